@@ -1,0 +1,71 @@
+//! Bedside's narrow, non-generic wrapper around fhirbolt's FHIR R4 model.
+//!
+//! fhirbolt's generic (de)serialisers are monomorphised in the calling crate and cost minutes of
+//! optimisation. Keeping every use behind these few plain functions, in this small crate built at
+//! `opt-level = 1`, means editing the server never recompiles them — and fhirbolt stays replaceable.
+
+use fhirbolt::model::r4::Resource;
+use fhirbolt::serde::{DeserializationConfig, DeserializationMode, SerializationConfig};
+
+/// A structural problem found by the FHIR model (unknown element, wrong JSON type, missing required
+/// element, two `value[x]`, malformed JSON or XML). The message is fhirbolt's, which names the element.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelError(pub String);
+
+impl std::fmt::Display for ModelError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ModelError {}
+
+fn strict() -> Option<DeserializationConfig> {
+    Some(DeserializationConfig { mode: DeserializationMode::Strict })
+}
+
+fn parse(json: &[u8]) -> Result<Resource, ModelError> {
+    fhirbolt::json::from_slice::<Resource>(json, strict()).map_err(|e| ModelError(e.to_string()))
+}
+
+/// Checks that `json` is a structurally valid FHIR R4 resource (strict mode).
+pub fn validate_json(json: &[u8]) -> Result<(), ModelError> {
+    parse(json).map(|_| ())
+}
+
+/// Converts a FHIR R4 resource from JSON to XML (`application/fhir+xml`).
+pub fn json_to_xml(json: &[u8]) -> Result<Vec<u8>, ModelError> {
+    let resource = parse(json)?;
+    fhirbolt::xml::to_vec(&resource, Some(SerializationConfig::default()))
+        .map_err(|e| ModelError(e.to_string()))
+}
+
+/// Converts a FHIR R4 resource from XML to JSON, validating its structure (strict mode).
+pub fn xml_to_json(xml: &[u8]) -> Result<Vec<u8>, ModelError> {
+    let resource = fhirbolt::xml::from_slice::<Resource>(xml, strict())
+        .map_err(|e| ModelError(e.to_string()))?;
+    fhirbolt::json::to_vec(&resource, Some(SerializationConfig::default()))
+        .map_err(|e| ModelError(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_xml_round_trip_keeps_decimals() {
+        let json = br#"{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueQuantity":{"value":1.50}}"#;
+        validate_json(json).unwrap();
+        let xml = json_to_xml(json).unwrap();
+        let text = String::from_utf8(xml.clone()).unwrap();
+        assert!(text.contains("1.50"), "{text}");
+        let back = xml_to_json(&xml).unwrap();
+        assert!(String::from_utf8(back).unwrap().contains("1.50"));
+    }
+
+    #[test]
+    fn unknown_element_is_rejected() {
+        let err = validate_json(br#"{"resourceType":"Patient","bogus":1}"#).unwrap_err();
+        assert!(err.0.contains("bogus"), "{err}");
+    }
+}

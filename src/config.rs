@@ -1,0 +1,109 @@
+//! Settings, read once from the command line and `BEDSIDE_*` environment variables (flags win), then
+//! passed into the app through `web::Data` — never a global. A malformed value is an error, not a
+//! silent default.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// Options shared by every command that opens the database.
+#[derive(Debug, Clone, Args)]
+pub struct DbArgs {
+    /// Folder for the SQLite database and other local state.
+    #[arg(long, env = "BEDSIDE_DATA_DIR", default_value = "bedside-data")]
+    pub data_dir: PathBuf,
+    /// Database URL: a SQLite file path (default: <data-dir>/bedside.db) or postgres://user@host/db.
+    #[arg(long, env = "BEDSIDE_DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+impl DbArgs {
+    pub fn url(&self) -> String {
+        match &self.database_url {
+            Some(u) => u.clone(),
+            None => self.data_dir.join("bedside.db").to_string_lossy().into_owned(),
+        }
+    }
+}
+
+/// `bedside serve` options.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Address and port to listen on.
+    #[arg(long, env = "BEDSIDE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Public URL of this server as clients see it (the FHIR base is <base-url>/fhir).
+    /// Default: http://<listen>.
+    #[arg(long, env = "BEDSIDE_BASE_URL")]
+    pub base_url: Option<String>,
+    /// Seed the synthetic demo data set (once) and print how to use it.
+    #[arg(long, env = "BEDSIDE_DEMO")]
+    pub demo: bool,
+    /// Largest request body accepted, in bytes (larger → 413).
+    #[arg(long, env = "BEDSIDE_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Page size when a search gives no _count.
+    #[arg(long, env = "BEDSIDE_DEFAULT_COUNT", default_value_t = 50)]
+    pub default_count: usize,
+    /// Largest _count honoured.
+    #[arg(long, env = "BEDSIDE_MAX_COUNT", default_value_t = 1000)]
+    pub max_count: usize,
+    /// Lifetime of access tokens issued by the server, in seconds.
+    #[arg(long, env = "BEDSIDE_TOKEN_LIFETIME", default_value_t = 3600)]
+    pub token_lifetime: u64,
+    /// Database connections per node.
+    #[arg(long, env = "BEDSIDE_POOL_SIZE", default_value_t = 8)]
+    pub pool_size: u32,
+    /// Worker threads (default: one per core).
+    #[arg(long, env = "BEDSIDE_WORKERS")]
+    pub workers: Option<usize>,
+}
+
+/// What the running app needs to know, derived from [`ServeArgs`].
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Public base URL without trailing slash, e.g. `http://127.0.0.1:8080`.
+    pub base_url: String,
+    pub max_body_bytes: usize,
+    pub default_count: usize,
+    pub max_count: usize,
+    pub token_lifetime: u64,
+}
+
+impl Settings {
+    pub fn from_args(args: &ServeArgs) -> Result<Settings, String> {
+        let base_url = match &args.base_url {
+            Some(u) => u.trim_end_matches('/').to_string(),
+            None => format!("http://{}", args.listen),
+        };
+        url::Url::parse(&base_url).map_err(|e| format!("--base-url {base_url:?} is not a URL: {e}"))?;
+        if args.default_count == 0 || args.max_count == 0 || args.default_count > args.max_count {
+            return Err("--default-count must be between 1 and --max-count".into());
+        }
+        Ok(Settings {
+            base_url,
+            max_body_bytes: args.max_body_bytes,
+            default_count: args.default_count,
+            max_count: args.max_count,
+            token_lifetime: args.token_lifetime,
+        })
+    }
+
+    /// For tests and tools: defaults with the given base URL.
+    pub fn for_base(base_url: &str) -> Settings {
+        Settings {
+            base_url: base_url.trim_end_matches('/').to_string(),
+            max_body_bytes: 16 * 1024 * 1024,
+            default_count: 50,
+            max_count: 1000,
+            token_lifetime: 3600,
+        }
+    }
+
+    /// The FHIR base URL (`<base>/fhir`), which is also every access token's audience.
+    pub fn fhir_base(&self) -> String {
+        format!("{}/fhir", self.base_url)
+    }
+}

@@ -1,0 +1,78 @@
+//! The CapabilityStatement, generated from the served types and the search-parameter registry, so
+//! what is advertised is what is served.
+
+use serde_json::{json, Value};
+
+use super::search::registry::{ParamType, Registry};
+use super::types::SUPPORTED_TYPES;
+
+fn type_name(t: ParamType) -> &'static str {
+    match t {
+        ParamType::Number => "number",
+        ParamType::Date => "date",
+        ParamType::String => "string",
+        ParamType::Token => "token",
+        ParamType::Reference => "reference",
+        ParamType::Composite => "composite",
+        ParamType::Quantity => "quantity",
+        ParamType::Uri => "uri",
+        ParamType::Special => "special",
+    }
+}
+
+/// Whether a parameter of this type can be searched (composite and special ones are not yet).
+pub fn searchable(t: ParamType) -> bool {
+    !matches!(t, ParamType::Composite | ParamType::Special)
+}
+
+pub fn capability_statement(base_url: &str, fhir_base: &str) -> Value {
+    let registry = Registry::global();
+    let resources: Vec<Value> = SUPPORTED_TYPES
+        .iter()
+        .map(|t| {
+            let params: Vec<Value> = registry
+                .params_for(t)
+                .into_iter()
+                .filter(|p| searchable(p.kind))
+                .map(|p| json!({"name": p.code, "definition": p.url, "type": type_name(p.kind)}))
+                .collect();
+            json!({
+                "type": t,
+                "interaction": [
+                    {"code": "read"}, {"code": "vread"}, {"code": "update"}, {"code": "patch"},
+                    {"code": "delete"}, {"code": "history-instance"}, {"code": "history-type"},
+                    {"code": "create"}, {"code": "search-type"}
+                ],
+                "versioning": "versioned-update",
+                "readHistory": true,
+                "updateCreate": true,
+                "conditionalCreate": true,
+                "conditionalUpdate": true,
+                "conditionalDelete": "not-supported",
+                "searchParam": params
+            })
+        })
+        .collect();
+    json!({
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": super::instant::now().text.get(..10).unwrap_or("2026-01-01"),
+        "publisher": "Bedside",
+        "kind": "instance",
+        "software": {"name": "Bedside", "version": env!("CARGO_PKG_VERSION")},
+        "implementation": {"description": "Bedside FHIR R4 patient-access API", "url": fhir_base},
+        "fhirVersion": "4.0.1",
+        "format": ["application/fhir+json", "application/fhir+xml"],
+        "patchFormat": ["application/json-patch+json"],
+        "rest": [{
+            "mode": "server",
+            "security": {
+                "cors": true,
+                "service": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}]}],
+                "description": format!("Bearer access tokens (JWT, ES256) signed by this server; keys at {base_url}/.well-known/jwks.json")
+            },
+            "resource": resources,
+            "interaction": [{"code": "transaction"}, {"code": "batch"}, {"code": "history-system"}]
+        }]
+    })
+}

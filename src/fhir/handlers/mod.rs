@@ -1,0 +1,105 @@
+//! HTTP handlers: thin wrappers that negotiate formats, run one unit of work on a pooled connection
+//! (in `web::block`), and shape the response. The FHIR logic lives in `fhir::service`.
+
+pub mod bundle;
+pub mod history;
+pub mod metadata;
+pub mod read;
+pub mod search;
+pub mod write;
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
+
+use super::format::Output;
+use crate::error::ApiError;
+use crate::store::AnyConnection;
+use crate::AppState;
+
+/// Runs `f` with a pooled connection on the blocking thread pool.
+pub async fn db<T, F>(state: &web::Data<AppState>, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut AnyConnection) -> Result<T, ApiError> + Send + 'static,
+{
+    let store = state.store.clone();
+    web::block(move || {
+        let mut conn = store.conn()?;
+        f(&mut conn)
+    })
+    .await?
+}
+
+/// `ETag`, `Last-Modified` for a version.
+pub fn version_headers(b: &mut HttpResponseBuilder, version_id: i64, last_updated: &str) {
+    b.insert_header((header::ETAG, format!("W/\"{version_id}\"")));
+    if let Some(d) = super::instant::http_date(last_updated) {
+        b.insert_header((header::LAST_MODIFIED, d));
+    }
+}
+
+/// What `Prefer: return=` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Return {
+    Minimal,
+    Representation,
+    OperationOutcome,
+}
+
+pub fn prefer_return(req: &HttpRequest) -> Return {
+    for v in req.headers().get_all("prefer") {
+        if let Ok(s) = v.to_str() {
+            for part in s.split(',') {
+                match part.trim() {
+                    "return=minimal" => return Return::Minimal,
+                    "return=OperationOutcome" => return Return::OperationOutcome,
+                    "return=representation" => return Return::Representation,
+                    _ => {}
+                }
+            }
+        }
+    }
+    Return::Representation
+}
+
+/// Parses `If-Match: W/"3"` (or `"3"`, or `3`) into a version number.
+pub fn if_match(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
+    let Some(v) = req.headers().get(header::IF_MATCH) else { return Ok(None) };
+    let s = v.to_str().map_err(|_| ApiError::BadRequest("If-Match is not readable".into()))?;
+    let t = s.trim().trim_start_matches("W/").trim_matches('"');
+    t.parse::<i64>()
+        .map(Some)
+        .map_err(|_| ApiError::BadRequest(format!("If-Match {s:?} is not a version ETag like W/\"3\"")))
+}
+
+/// The body of a write response per `Prefer`, in the negotiated format.
+pub fn write_response(
+    req: &HttpRequest,
+    out: Output,
+    mut b: HttpResponseBuilder,
+    content: &[u8],
+) -> Result<HttpResponse, ApiError> {
+    match prefer_return(req) {
+        Return::Minimal => Ok(b.finish()),
+        Return::OperationOutcome => {
+            let oo = crate::error::information_outcome("the interaction succeeded");
+            out.respond(b, oo.to_string().as_bytes())
+        }
+        Return::Representation => out.respond(b, content),
+    }
+}
+
+/// Reads the request body up to the configured limit (413 beyond it).
+pub async fn read_body(state: &web::Data<AppState>, mut payload: web::Payload) -> Result<web::Bytes, ApiError> {
+    use futures_util::StreamExt;
+    let max = state.settings.max_body_bytes;
+    let mut buf = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("the request body could not be read: {e}")))?;
+        if buf.len() + chunk.len() > max {
+            return Err(ApiError::PayloadTooLarge(format!("the request body is larger than the limit of {max} bytes")));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}

@@ -1,0 +1,106 @@
+//! Bedside: a FHIR R4 patient-access API server with a built-in SMART-on-FHIR authorization server.
+//!
+//! The module tree is the architecture: `fhir` (REST, bundles, search), `smart` (tokens, scopes, the
+//! access context), `store` (diesel over SQLite or PostgreSQL), plus `config`, `error`, the demo data
+//! set and the importer.
+
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod fhir;
+pub mod import;
+pub mod seed;
+pub mod smart;
+pub mod store;
+
+use actix_cors::Cors;
+use actix_web::{web, HttpResponse};
+
+use config::Settings;
+use smart::keys::KeySet;
+use store::{Store, StoreError};
+
+/// Everything a request may need, shared by all workers (and, through the database, by all nodes).
+pub struct AppState {
+    pub store: Store,
+    pub settings: Settings,
+    pub keys: KeySet,
+    /// HMAC key for paging cursors (stored in the database so every node accepts every cursor).
+    pub cursor_secret: Vec<u8>,
+}
+
+impl AppState {
+    /// Loads (or on first start creates) the keys and secrets kept in the database.
+    pub fn new(store: Store, settings: Settings) -> Result<AppState, StoreError> {
+        let mut conn = store.conn()?;
+        let keys = KeySet::load_or_create(&mut conn)?;
+        let cursor_secret = match store::meta::get(&mut conn, "cursor-secret")? {
+            Some(s) => s.into_bytes(),
+            None => {
+                let s = uuid::Uuid::new_v4().to_string() + &uuid::Uuid::new_v4().to_string();
+                store::write_tx(&mut conn, |c| -> Result<(), StoreError> {
+                    if store::meta::get(c, "cursor-secret")?.is_none() {
+                        store::meta::set(c, "cursor-secret", &s)?;
+                    }
+                    Ok(())
+                })?;
+                store::meta::get(&mut conn, "cursor-secret")?
+                    .ok_or_else(|| StoreError::Corrupt("cursor secret missing".into()))?
+                    .into_bytes()
+            }
+        };
+        drop(conn);
+        Ok(AppState { store, settings, keys, cursor_secret })
+    }
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain").body("ok")
+}
+
+async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let store = state.store.clone();
+    let ok = web::block(move || store.conn().map(|_| ())).await.map(|r| r.is_ok()).unwrap_or(false);
+    if ok {
+        HttpResponse::Ok().content_type("text/plain").body("ready")
+    } else {
+        HttpResponse::ServiceUnavailable().content_type("text/plain").body("database unavailable")
+    }
+}
+
+async fn not_found() -> Result<HttpResponse, error::ApiError> {
+    Err(error::ApiError::NotFound("no such endpoint; the FHIR API is under /fhir".into()))
+}
+
+/// CORS for browser SMART apps: any origin (tokens, not cookies, authorize FHIR calls), with the
+/// headers FHIR clients send and read.
+pub fn cors() -> Cors {
+    Cors::default()
+        .allow_any_origin()
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+        .allowed_headers([
+            actix_web::http::header::AUTHORIZATION,
+            actix_web::http::header::ACCEPT,
+            actix_web::http::header::CONTENT_TYPE,
+            actix_web::http::header::IF_MATCH,
+            actix_web::http::header::IF_NONE_MATCH,
+            actix_web::http::header::HeaderName::from_static("if-none-exist"),
+            actix_web::http::header::HeaderName::from_static("prefer"),
+        ])
+        .expose_headers([
+            actix_web::http::header::ETAG,
+            actix_web::http::header::LOCATION,
+            actix_web::http::header::LAST_MODIFIED,
+            actix_web::http::header::CONTENT_LOCATION,
+        ])
+        .max_age(3600)
+}
+
+/// Registers every route. Used by `serve` and by the integration tests, so both run the same app.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
+        .configure(smart::routes)
+        .configure(fhir::routes)
+        .default_service(web::to(not_found));
+}

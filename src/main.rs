@@ -1,0 +1,164 @@
+//! The `bedside` command line: serve, import, token.
+
+use std::process::ExitCode;
+
+use actix_web::{middleware, web, App, HttpServer};
+use clap::{Parser, Subcommand};
+
+use bedside::config::{DbArgs, ServeArgs, Settings};
+use bedside::smart::{keys::KeySet, token};
+use bedside::store::Store;
+use bedside::AppState;
+
+#[derive(Parser)]
+#[command(name = "bedside", version, about = "FHIR R4 patient-access API server with SMART-on-FHIR")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Load FHIR R4 Bundles (transaction, batch, collection) and NDJSON files or folders of them.
+    Import {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Files or folders to load (*.json, *.ndjson).
+        #[arg(required = true)]
+        paths: Vec<std::path::PathBuf>,
+        /// Public base URL of the server that will serve the data (for fullUrl handling).
+        #[arg(long, env = "BEDSIDE_BASE_URL", default_value = "http://127.0.0.1:8080")]
+        base_url: String,
+    },
+    /// Print an access token that the server accepts (an operator tool: it signs with the server's key).
+    Token {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Scopes, e.g. "system/*.*" or "patient/*.read".
+        #[arg(long, default_value = "system/*.read")]
+        scope: String,
+        /// Bind the token to one patient's compartment.
+        #[arg(long)]
+        patient: Option<String>,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 3600)]
+        expires_in: u64,
+        /// Public base URL of the server (the token's audience is <base-url>/fhir).
+        #[arg(long, env = "BEDSIDE_BASE_URL", default_value = "http://127.0.0.1:8080")]
+        base_url: String,
+    },
+    /// Create or upgrade the database schema and exit.
+    Migrate {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BEDSIDE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let json = std::env::var("BEDSIDE_LOG_FORMAT").map(|v| v == "json").unwrap_or(false);
+    if json {
+        tracing_subscriber::fmt().with_env_filter(filter).json().init();
+    } else {
+        tracing_subscriber::fmt().with_env_filter(filter).init();
+    }
+}
+
+fn main() -> ExitCode {
+    init_tracing();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Import { db, paths, base_url } => import(db, paths, base_url),
+        Command::Token { db, scope, patient, expires_in, base_url } => {
+            print_token(db, scope, patient, expires_in, base_url)
+        }
+        Command::Migrate { db } => Store::open(&db.url(), 1).map(|_| ()).map_err(|e| e.to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_token(db: DbArgs, scope: String, patient: Option<String>, expires_in: u64, base_url: String) -> Result<(), String> {
+    bedside::smart::scopes::Scopes::parse(&scope)?;
+    let store = Store::open(&db.url(), 1).map_err(|e| e.to_string())?;
+    let mut conn = store.conn().map_err(|e| e.to_string())?;
+    let keys = KeySet::load_or_create(&mut conn).map_err(|e| e.to_string())?;
+    let settings = Settings::for_base(&base_url);
+    let (tok, _) = token::issue(
+        &keys,
+        &settings.fhir_base(),
+        &token::TokenRequest {
+            subject: "operator".into(),
+            client_id: "bedside-cli".into(),
+            scope,
+            patient,
+            lifetime_secs: expires_in,
+            ..Default::default()
+        },
+    )?;
+    println!("{tok}");
+    Ok(())
+}
+
+fn import(db: DbArgs, paths: Vec<std::path::PathBuf>, base_url: String) -> Result<(), String> {
+    let store = Store::open(&db.url(), 2).map_err(|e| e.to_string())?;
+    let settings = Settings::for_base(&base_url);
+    let report = bedside::import::import_paths(&store, &settings, &paths, true);
+    report.print();
+    if report.failed_files.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{} file(s) could not be loaded", report.failed_files.len()))
+    }
+}
+
+fn serve(args: ServeArgs) -> Result<(), String> {
+    let settings = Settings::from_args(&args)?;
+    let url = args.db.url();
+    let store = Store::open(&url, args.pool_size).map_err(|e| e.to_string())?;
+    if args.demo {
+        let summary = bedside::seed::seed_demo(&store, &settings).map_err(|e| e.to_string())?;
+        println!("{summary}");
+    }
+    let state = web::Data::new(AppState::new(store, settings.clone()).map_err(|e| e.to_string())?);
+    tracing::info!(listen = %args.listen, fhir_base = %settings.fhir_base(), database = %redact(&url), "starting Bedside");
+    let workers = args.workers.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+    let listen = args.listen.clone();
+    actix_web::rt::System::new().block_on(async move {
+        HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .wrap(bedside::cors())
+                .wrap(middleware::Compress::default())
+                .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms").log_target("bedside::http"))
+                .configure(bedside::configure)
+        })
+        .workers(workers)
+        .shutdown_timeout(30)
+        .bind(&listen)
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?
+        .run()
+        .await
+        .map_err(|e| e.to_string())
+    })
+}
+
+/// A database URL without its password, for logs.
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("****"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}

@@ -1,0 +1,46 @@
+//! `bedside serve --demo`: seeds the synthetic demo data set once (idempotently) and explains how to
+//! use it.
+
+use crate::config::Settings;
+use crate::demo;
+use crate::fhir::transaction;
+use crate::smart::access::AccessContext;
+use crate::store::{meta, Store};
+
+/// Marker stored after a complete seed; bump it when the data set changes.
+const DEMO_MARKER: &str = "demo-data-v1";
+
+/// Seeds the demo data unless it is already there; returns the text to print.
+pub fn seed_demo(store: &Store, settings: &Settings) -> Result<String, String> {
+    let mut conn = store.conn().map_err(|e| e.to_string())?;
+    let already = meta::get(&mut conn, "demo-seeded").map_err(|e| e.to_string())?;
+    let patients = demo::demo_patient_ids(demo::DEFAULT_DEMO_PATIENTS);
+    let mut seeded = 0usize;
+    if already.as_deref() != Some(DEMO_MARKER) {
+        let today = time::OffsetDateTime::now_utc().date();
+        let access = AccessContext::system("bedside-demo");
+        for bundle in demo::demo_bundles(today, demo::DEFAULT_DEMO_PATIENTS) {
+            let results = transaction::transaction(&mut conn, &access, &settings.fhir_base(), &bundle)
+                .map_err(|e| format!("demo data could not be stored: {e}"))?;
+            seeded += results.len();
+        }
+        meta::set(&mut conn, "demo-seeded", DEMO_MARKER).map_err(|e| e.to_string())?;
+    }
+    let first = patients.first().cloned().unwrap_or_default();
+    let base = settings.fhir_base();
+    let status = if seeded > 0 {
+        format!("Seeded {seeded} demo resources for {} patients.", patients.len())
+    } else {
+        format!("Demo data already present ({} patients).", patients.len())
+    };
+    Ok(format!(
+        "\n=== Bedside demo ===\n{status}\n\
+         FHIR base URL:   {base}\n\
+         Demo patients:   {first} … {last}\n\
+         Get a token for one patient (in another terminal, same --data-dir):\n\
+         \x20 TOKEN=$(cargo run -q -- token --scope 'patient/*.read' --patient {first})\n\
+         Read the patient's active CarePlan:\n\
+         \x20 curl -H \"Authorization: Bearer $TOKEN\" '{base}/CarePlan?patient={first}&status=active'\n",
+        last = patients.last().cloned().unwrap_or_default(),
+    ))
+}

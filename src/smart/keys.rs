@@ -1,0 +1,89 @@
+//! The server's signing keys: generated on first start, stored in the database (so every node signs
+//! and verifies with the same key), and published as a JWKS.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use p256::elliptic_curve::sec1::ToEncodedPoint;
+use p256::pkcs8::{EncodePrivateKey, LineEnding};
+use serde_json::json;
+
+use crate::store::keys::{self as key_rows, SigningKeyRow};
+use crate::store::{AnyConnection, StoreError, StoreResult};
+
+/// A usable signing key: `kid`, algorithm, and both halves ready for jsonwebtoken.
+#[derive(Clone)]
+pub struct SigningKey {
+    pub kid: String,
+    pub alg: Algorithm,
+    pub encoding: EncodingKey,
+    pub decoding: DecodingKey,
+    pub public_jwk: serde_json::Value,
+}
+
+/// The keys of this server (all nodes load the same rows).
+#[derive(Clone)]
+pub struct KeySet {
+    pub es256: SigningKey,
+}
+
+impl KeySet {
+    /// Loads the keys, generating and storing any that are missing.
+    pub fn load_or_create(conn: &mut AnyConnection) -> StoreResult<KeySet> {
+        if !key_rows::all(conn)?.iter().any(|r| r.alg == "ES256") {
+            key_rows::insert_if_absent(conn, &generate_es256()?)?;
+        }
+        let rows = key_rows::all(conn)?;
+        let row = rows
+            .iter()
+            .find(|r| r.alg == "ES256")
+            .ok_or_else(|| StoreError::Corrupt("no ES256 signing key after generation".into()))?;
+        Ok(KeySet { es256: to_key(row)? })
+    }
+
+    /// Finds the verification key for a token header's `kid`.
+    pub fn by_kid(&self, kid: &str) -> Option<&SigningKey> {
+        (self.es256.kid == kid).then_some(&self.es256)
+    }
+
+    /// `{"keys": [...]}` for the JWKS endpoint.
+    pub fn jwks(&self) -> serde_json::Value {
+        json!({"keys": [self.es256.public_jwk.clone()]})
+    }
+}
+
+fn generate_es256() -> StoreResult<SigningKeyRow> {
+    let secret = p256::SecretKey::random(&mut rand::rngs::OsRng);
+    let pem = secret
+        .to_pkcs8_pem(LineEnding::LF)
+        .map_err(|e| StoreError::Corrupt(format!("cannot encode new key: {e}")))?;
+    let point = secret.public_key().to_encoded_point(false);
+    let (x, y) = match (point.x(), point.y()) {
+        (Some(x), Some(y)) => (URL_SAFE_NO_PAD.encode(x), URL_SAFE_NO_PAD.encode(y)),
+        _ => return Err(StoreError::Corrupt("generated key has no affine coordinates".into())),
+    };
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(format!("{x}.{y}"));
+    let kid = URL_SAFE_NO_PAD.encode(digest.get(..12).unwrap_or_default());
+    let jwk = json!({"kty": "EC", "crv": "P-256", "x": x, "y": y, "kid": kid, "alg": "ES256", "use": "sig"});
+    Ok(SigningKeyRow {
+        kid,
+        alg: "ES256".into(),
+        private_pem: pem.to_string(),
+        public_jwk: jwk.to_string(),
+        created_at: crate::fhir::instant::now().text,
+    })
+}
+
+fn to_key(row: &SigningKeyRow) -> StoreResult<SigningKey> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("signing key {}: {what}", row.kid));
+    let jwk: serde_json::Value = serde_json::from_str(&row.public_jwk).map_err(|_| corrupt("bad JWK"))?;
+    let x = jwk["x"].as_str().ok_or_else(|| corrupt("no x"))?;
+    let y = jwk["y"].as_str().ok_or_else(|| corrupt("no y"))?;
+    Ok(SigningKey {
+        kid: row.kid.clone(),
+        alg: Algorithm::ES256,
+        encoding: EncodingKey::from_ec_pem(row.private_pem.as_bytes()).map_err(|_| corrupt("bad PEM"))?,
+        decoding: DecodingKey::from_ec_components(x, y).map_err(|_| corrupt("bad public key"))?,
+        public_jwk: jwk,
+    })
+}

@@ -1,0 +1,97 @@
+//! Access tokens: ES256 JWTs with a `kid`, verifiable by any node that shares the database.
+
+use jsonwebtoken::{decode, decode_header, encode, Algorithm, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use super::keys::KeySet;
+
+/// The `token_use` of access tokens. Tokens minted for other jobs (id_token, launch, cursors) carry
+/// another value and are refused as access tokens.
+pub const ACCESS: &str = "access";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub exp: u64,
+    pub iat: u64,
+    pub jti: String,
+    pub token_use: String,
+    pub client_id: String,
+    pub scope: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patient: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encounter: Option<String>,
+    #[serde(default, rename = "fhirUser", skip_serializing_if = "Option::is_none")]
+    pub fhir_user: Option<String>,
+}
+
+pub fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// What to put in a new access token.
+#[derive(Debug, Clone, Default)]
+pub struct TokenRequest {
+    pub subject: String,
+    pub client_id: String,
+    pub scope: String,
+    pub patient: Option<String>,
+    pub encounter: Option<String>,
+    pub fhir_user: Option<String>,
+    pub lifetime_secs: u64,
+}
+
+/// Signs an access token for the FHIR base `fhir_base` (its issuer and audience).
+pub fn issue(keys: &KeySet, fhir_base: &str, req: &TokenRequest) -> Result<(String, AccessClaims), String> {
+    let now = now_secs();
+    let claims = AccessClaims {
+        iss: fhir_base.to_string(),
+        sub: req.subject.clone(),
+        aud: fhir_base.to_string(),
+        exp: now + req.lifetime_secs,
+        iat: now,
+        jti: uuid::Uuid::new_v4().to_string(),
+        token_use: ACCESS.to_string(),
+        client_id: req.client_id.clone(),
+        scope: req.scope.clone(),
+        patient: req.patient.clone(),
+        encounter: req.encounter.clone(),
+        fhir_user: req.fhir_user.clone(),
+    };
+    let mut header = Header::new(Algorithm::ES256);
+    header.kid = Some(keys.es256.kid.clone());
+    let token = encode(&header, &claims, &keys.es256.encoding).map_err(|e| e.to_string())?;
+    Ok((token, claims))
+}
+
+/// Verifies signature (by `kid`, ES256 only — `none` and HMAC are refused), expiry, issuer, audience
+/// and purpose. The error text is safe to show to the client.
+pub fn verify(keys: &KeySet, fhir_base: &str, token: &str) -> Result<AccessClaims, String> {
+    let header = decode_header(token).map_err(|_| "the access token is not a well-formed JWT".to_string())?;
+    if header.alg != Algorithm::ES256 {
+        return Err(format!("the access token is signed with {:?}; only ES256 is accepted", header.alg));
+    }
+    let kid = header.kid.ok_or("the access token has no kid")?;
+    let key = keys.by_kid(&kid).ok_or("the access token was signed by an unknown key")?;
+    let mut validation = Validation::new(Algorithm::ES256);
+    validation.set_audience(&[fhir_base]);
+    validation.set_issuer(&[fhir_base]);
+    validation.leeway = 30;
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    let data = decode::<AccessClaims>(token, &key.decoding, &validation).map_err(|e| match e.kind() {
+        jsonwebtoken::errors::ErrorKind::ExpiredSignature => "the access token has expired".to_string(),
+        jsonwebtoken::errors::ErrorKind::InvalidAudience => "the access token is for another server".to_string(),
+        jsonwebtoken::errors::ErrorKind::InvalidSignature => "the access token's signature is invalid".to_string(),
+        _ => "the access token is invalid".to_string(),
+    })?;
+    if data.claims.token_use != ACCESS {
+        return Err("the token is not an access token".into());
+    }
+    Ok(data.claims)
+}
