@@ -143,7 +143,11 @@ fn transaction(resources: Vec<Value>) -> Value {
     let entry: Vec<Value> = resources
         .into_iter()
         .map(|r| {
-            let url = format!("{}/{}", r["resourceType"].as_str().unwrap_or(""), r["id"].as_str().unwrap_or(""));
+            let url = format!(
+                "{}/{}",
+                r["resourceType"].as_str().unwrap_or(""),
+                r["id"].as_str().unwrap_or("")
+            );
             json!({"resource": r, "request": {"method": "PUT", "url": url}})
         })
         .collect();
@@ -157,7 +161,13 @@ fn npi(base: u64) -> String {
         .bytes()
         .rev()
         .enumerate()
-        .map(|(i, b)| if i % 2 == 0 { doubled(u32::from(b - b'0')) } else { u32::from(b - b'0') })
+        .map(|(i, b)| {
+            if i % 2 == 0 {
+                doubled(u32::from(b - b'0'))
+            } else {
+                u32::from(b - b'0')
+            }
+        })
         .sum();
     format!("{base:09}{}", (10 - sum % 10) % 10)
 }
@@ -166,7 +176,11 @@ fn clinician(n: usize) -> &'static Clinician {
 }
 fn practitioner_ref(n: usize) -> Value {
     let c = clinician(n);
-    rfd("Practitioner", &format!("demo-practitioner-{n}"), &format!("{} {}, {}", c.given, c.family, c.suffix))
+    rfd(
+        "Practitioner",
+        &format!("demo-practitioner-{n}"),
+        &format!("{} {}, {}", c.given, c.family, c.suffix),
+    )
 }
 fn org_ref() -> Value {
     rfd("Organization", ORG, "Bedside Demo Clinic")
@@ -265,7 +279,7 @@ fn patient_bundle(today: Date, n: usize) -> Value {
     let profile = &PROFILES[pi];
     let has = |k: &str| profile.problems.iter().any(|p| p.key == k);
     let (diabetic, htn, lipids, asthma, prediabetic) = (has("t2dm"), has("htn"), has("hld"), has("asthma"), has("prediabetes"));
-    let age = if pi == 4 && (n / 8) % 2 == 0 { rng.int(3, 4) } else { rng.int(profile.ages.0, profile.ages.1) };
+    let age = if pi == 4 && (n / 8).is_multiple_of(2) { rng.int(3, 4) } else { rng.int(profile.ages.0, profile.ages.1) };
     let child = age < 18;
     let female = rng.unit() < 0.5;
     let names = if female { FEMALE_NAMES } else { MALE_NAMES };
@@ -285,7 +299,8 @@ fn patient_bundle(today: Date, n: usize) -> Value {
         (growth * adult_height / if female { 163.0 } else { 176.0 }).min(adult_height)
     };
     let bmi0 = rng.range(if child { (15.2, 18.2) } else { profile.bmi });
-    let bmi1 = if diabetic || prediabetic { bmi0 * rng.range((0.92, 0.96)) } else { bmi0 + rng.range((-0.6, 0.8)) };
+    let losing = diabetic || prediabetic || (!child && bmi0 >= 30.0);
+    let bmi1 = if losing { bmi0 * rng.range((0.92, 0.96)) } else { bmi0 + rng.range((-0.6, 0.8)) };
     let (a1c0, a1c1) = if diabetic { (rng.range((8.4, 9.6)), rng.range((6.7, 7.2))) }
         else if prediabetic { (rng.range((6.0, 6.3)), rng.range((5.6, 5.9))) }
         else { let a = rng.range((4.9, 5.5)); (a, a) };
@@ -521,7 +536,7 @@ fn patient_bundle(today: Date, n: usize) -> Value {
         q["comparator"] = json!(cmp);
         json!({"measure": loinc(m), "detailQuantity": q, "dueDate": due})
     };
-    let weight_goal = !child && (bmi0 >= 30.0 || diabetic || prediabetic);
+    let weight_goal = losing && !child;
     if diabetic { goal("a1c", "Hemoglobin A1c below 7.0 %", refs_for(&["t2dm"]), vec![target(&HBA1C, "<", 7.0)]); }
     if htn {
         goal("bp", "Blood pressure below 130/80 mmHg", refs_for(&["htn"]), vec![target(&SYSTOLIC, "<", 130.0), target(&DIASTOLIC, "<", 80.0)]);
@@ -558,18 +573,19 @@ fn patient_bundle(today: Date, n: usize) -> Value {
         "name": format!("Primary care team for {name}"), "subject": subject, "period": {"start": since},
         "participant": members, "managingOrganization": [org_ref()]}));
     let mut tags: Vec<&str> = problems.iter().map(|p| p.key).collect();
-    if lipids || prediabetic || pi == 4 { tags.push("diet"); }
+    if lipids || prediabetic || (pi == 4 && !child) { tags.push("diet"); }
     if !child { tags.push("exercise"); } else if pi == 4 { tags.push("play"); }
     let details: Vec<&Activity> = ACTIVITIES.iter().filter(|a| tags.contains(&a.when)).collect();
     let mut activity: Vec<Value> = visits.iter().skip(visits.len().saturating_sub(2))
         .map(|v| json!({"outcomeReference": [rf("Encounter", &v.enc)], "reference": rf("Appointment", &v.appt)})).collect();
     activity.extend(upcoming.iter().map(|id| json!({"reference": rf("Appointment", id)})));
     for a in &details {
-        let code = a.code.map_or_else(|| json!({"text": a.text}), |(c, d)| cc(SCT, c, d));
+        let code = a.code.map_or_else(|| json!({"text": a.text}), |(c, d)| json!({"coding": [coding(SCT, c, d)], "text": a.text}));
         let mut d = json!({"code": code, "status": "in-progress",
                            "scheduledTiming": {"repeat": {"frequency": a.freq, "period": 1, "periodUnit": a.unit}},
                            "performer": [subject], "description": a.description});
-        if !cond_refs.is_empty() { d["reasonReference"] = json!(cond_refs); }
+        let why = if refs_for(&[a.when]).is_empty() { cond_refs.clone() } else { refs_for(&[a.when]) };
+        if !why.is_empty() { d["reasonReference"] = json!(why); }
         d["goal"] = json!(goal_refs);
         activity.push(json!({"detail": d}));
     }
@@ -641,4 +657,162 @@ fn patient_body(rng: &mut Rng, n: usize, given: &str, family: &str, female: bool
         "address": [{"use": "home", "type": "physical", "line": [street], "city": city, "state": "MA", "postalCode": zip, "country": "US"}],
         "communication": [{"language": cc("urn:ietf:bcp:47", "en-US", "English (United States)"), "preferred": true}],
         "generalPractitioner": [practitioner_ref(gp)], "managingOrganization": org_ref()})
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use std::collections::{HashMap, HashSet};
+    use time::macros::date;
+
+    const TODAY: Date = date!(2025 - 06 - 15);
+
+    fn resources(bundles: &[Value]) -> Vec<&Value> {
+        bundles
+            .iter()
+            .flat_map(|b| b["entry"].as_array().unwrap())
+            .map(|e| &e["resource"])
+            .collect()
+    }
+    fn key(r: &Value) -> String {
+        format!("{}/{}", r["resourceType"].as_str().unwrap(), r["id"].as_str().unwrap())
+    }
+    fn walk<'a>(v: &'a Value, refs: &mut Vec<&'a str>, empty: &mut usize) {
+        match v {
+            Value::Object(m) => {
+                *empty += usize::from(m.is_empty());
+                for (k, x) in m {
+                    if let (true, Some(s)) = (k == "reference", x.as_str()) {
+                        refs.push(s);
+                    }
+                    walk(x, refs, empty);
+                }
+            }
+            Value::Array(a) => {
+                *empty += usize::from(a.is_empty());
+                a.iter().for_each(|x| walk(x, refs, empty));
+            }
+            Value::String(s) => *empty += usize::from(s.trim().is_empty()),
+            _ => {}
+        }
+    }
+    fn start_date(a: &Value) -> &str {
+        &a["start"].as_str().unwrap()[..10]
+    }
+
+    #[test]
+    fn deterministic_and_counted() {
+        let a = demo_bundles(TODAY, DEFAULT_DEMO_PATIENTS);
+        let b = demo_bundles(TODAY, DEFAULT_DEMO_PATIENTS);
+        assert_eq!(serde_json::to_string(&a).unwrap(), serde_json::to_string(&b).unwrap());
+        assert_eq!(a.len(), DEFAULT_DEMO_PATIENTS + 1);
+        let ids: Vec<String> = resources(&a)
+            .into_iter()
+            .filter(|r| r["resourceType"] == "Patient")
+            .map(|r| r["id"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(ids, demo_patient_ids(DEFAULT_DEMO_PATIENTS));
+        assert_eq!(ids[0], "demo-patient-01");
+        // A patient does not depend on how many come after it.
+        assert_eq!(demo_bundles(TODAY, 3)[2], a[2]);
+        assert_eq!(demo_bundles(date!(2030 - 01 - 01), 40).len(), 41);
+    }
+
+    #[test]
+    fn ids_unique_references_resolve_nothing_empty() {
+        let bundles = demo_bundles(TODAY, DEFAULT_DEMO_PATIENTS);
+        let all = resources(&bundles);
+        let keys: HashSet<String> = all.iter().map(|r| key(r)).collect();
+        assert_eq!(keys.len(), all.len(), "duplicate ids");
+        let (mut refs, mut empty) = (vec![], 0);
+        for r in &all {
+            let id = r["id"].as_str().unwrap();
+            assert!(
+                id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'),
+                "{id}"
+            );
+            walk(r, &mut refs, &mut empty);
+        }
+        assert_eq!(empty, 0, "empty strings, arrays or objects");
+        for r in refs {
+            assert!(keys.contains(r), "dangling reference {r}");
+        }
+        for b in &bundles {
+            for e in b["entry"].as_array().unwrap() {
+                assert_eq!(e["request"]["method"], "PUT");
+                assert_eq!(e["request"]["url"].as_str().unwrap(), key(&e["resource"]));
+            }
+        }
+    }
+
+    #[test]
+    fn every_patient_has_an_active_care_plan_and_an_upcoming_booked_appointment() {
+        let bundles = demo_bundles(TODAY, DEFAULT_DEMO_PATIENTS);
+        let all = resources(&bundles);
+        let by_key: HashMap<String, &Value> = all.iter().map(|r| (key(r), *r)).collect();
+        let today = ymd(TODAY);
+        for pid in demo_patient_ids(DEFAULT_DEMO_PATIENTS) {
+            let patient = format!("Patient/{pid}");
+            let mine = |kind: &str| -> Vec<&Value> {
+                all.iter()
+                    .copied()
+                    .filter(|r| r["resourceType"] == kind)
+                    .filter(|r| {
+                        r["subject"]["reference"] == patient.as_str()
+                            || r["participant"]
+                                .as_array()
+                                .is_some_and(|p| p.iter().any(|p| p["actor"]["reference"] == patient.as_str()))
+                    })
+                    .collect()
+            };
+            let plans: Vec<&Value> = mine("CarePlan")
+                .into_iter()
+                .filter(|c| c["status"] == "active")
+                .collect();
+            assert_eq!(plans.len(), 1, "{pid}");
+            let appts: Vec<&str> = plans[0]["activity"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|a| a["reference"]["reference"].as_str())
+                .collect();
+            assert!(
+                appts
+                    .iter()
+                    .all(|a| a.starts_with("Appointment/") && by_key.contains_key(*a)),
+                "{pid}"
+            );
+            let booked: Vec<&Value> = mine("Appointment")
+                .into_iter()
+                .filter(|a| a["status"] == "booked" && start_date(a) > today.as_str())
+                .collect();
+            assert!(!booked.is_empty(), "{pid} has no upcoming booked appointment");
+            assert!(booked.iter().all(|a| appts.contains(&key(a).as_str())), "{pid}");
+            for a in mine("Appointment") {
+                let past = matches!(a["status"].as_str(), Some("fulfilled" | "noshow" | "cancelled"));
+                assert_eq!(past, start_date(a) < today.as_str(), "{}", key(a));
+            }
+            let observations = mine("Observation").len();
+            assert!((20..=60).contains(&observations), "{pid}: {observations} observations");
+            assert_eq!(
+                mine("Encounter").len(),
+                mine("Appointment")
+                    .iter()
+                    .filter(|a| a["status"] == "fulfilled")
+                    .count()
+            );
+            assert_eq!(mine("CareTeam").len(), 1);
+            assert!(!mine("Goal").is_empty());
+        }
+    }
+
+    #[test]
+    fn helpers() {
+        assert_eq!(npi(123_456_789), "1234567893");
+        assert_eq!(dec(72.46, 1).as_f64(), Some(72.5));
+        assert_eq!(dec(1.5, 2).to_string().trim_end_matches('0'), "1.5");
+        assert_eq!(at(date!(2024 - 02 - 29), 1440 + 75), "2024-03-01T01:15:00-05:00");
+        assert_eq!(weekday(date!(2025 - 06 - 14)), date!(2025 - 06 - 13));
+    }
 }

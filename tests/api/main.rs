@@ -1,0 +1,13 @@
+//! Bedside's integration tests: one binary, files mirror the API. Every test starts the real app on
+//! its own fresh database (SQLite by default; PostgreSQL when BEDSIDE_TEST_POSTGRES is set).
+
+mod auth;
+mod bundles;
+mod crud;
+mod examples;
+mod formats;
+mod import;
+mod metadata;
+mod search;
+mod support;
+mod validation;

@@ -1,0 +1,231 @@
+//! `TestApp`: the real Bedside app on a fresh database (a temp SQLite file, or a new PostgreSQL
+//! database when `BEDSIDE_TEST_POSTGRES` is set), served over HTTP on a random local port.
+
+use std::path::PathBuf;
+use std::sync::mpsc;
+
+use actix_web::{web, App, HttpServer};
+use bedside::config::Settings;
+use bedside::smart::token::{self, TokenRequest};
+use bedside::store::Store;
+use bedside::AppState;
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use serde_json::Value;
+
+pub struct TestApp {
+    pub base: String,
+    pub fhir: String,
+    pub state: web::Data<AppState>,
+    pub db_url: String,
+    handle: actix_web::dev::ServerHandle,
+    thread: Option<std::thread::JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+    pg_drop: Option<(String, String)>,
+    client: reqwest::blocking::Client,
+}
+
+pub struct Resp {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("response is not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+    }
+    /// Asserts the status, showing the body when it differs.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Resp {
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.text());
+        self
+    }
+}
+
+/// Where the shared test data lives, if it is there (CI has it; a fresh clone may not).
+pub fn shared_data() -> Option<PathBuf> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+    p.is_dir().then_some(p)
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+pub fn postgres_base() -> Option<String> {
+    std::env::var("BEDSIDE_TEST_POSTGRES").ok().filter(|s| !s.is_empty())
+}
+
+/// A fresh database URL for one test (and what to drop afterwards).
+fn fresh_db(dir: &tempfile::TempDir) -> (String, Option<(String, String)>) {
+    match postgres_base() {
+        Some(base) => {
+            let name = format!("bedside_test_{}", uuid::Uuid::new_v4().simple());
+            let mut admin = PgConnection::establish(&base).expect("connect to BEDSIDE_TEST_POSTGRES");
+            diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).expect("create test database");
+            let mut url = url::Url::parse(&base).expect("BEDSIDE_TEST_POSTGRES is a URL");
+            url.set_path(&format!("/{name}"));
+            (url.to_string(), Some((base, name)))
+        }
+        None => (dir.path().join("test.db").to_string_lossy().into_owned(), None),
+    }
+}
+
+impl TestApp {
+    pub fn new() -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (db_url, pg_drop) = fresh_db(&dir);
+        let store = Store::open(&db_url, 4).expect("open store");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let base = format!("http://127.0.0.1:{port}");
+        let mut settings = Settings::for_base(&base);
+        settings.max_body_bytes = 2 * 1024 * 1024;
+        settings.default_count = 20;
+        settings.max_count = 200;
+        let state = web::Data::new(AppState::new(store, settings).expect("state"));
+        let (tx, rx) = mpsc::channel();
+        let st = state.clone();
+        let thread = std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let server = HttpServer::new(move || {
+                    App::new().app_data(st.clone()).wrap(bedside::cors()).configure(bedside::configure)
+                })
+                .workers(2)
+                .disable_signals()
+                .listen(listener)
+                .expect("listen")
+                .run();
+                let _ = tx.send(server.handle());
+                let _ = server.await;
+            })
+        });
+        let handle = rx.recv().expect("server handle");
+        TestApp {
+            fhir: format!("{base}/fhir"),
+            base,
+            state,
+            db_url,
+            handle,
+            thread: Some(thread),
+            _dir: dir,
+            pg_drop,
+            client: reqwest::blocking::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client"),
+        }
+    }
+
+    /// A token signed by the server's key.
+    pub fn token(&self, scope: &str, patient: Option<&str>) -> String {
+        self.token_with(TokenRequest {
+            subject: "test".into(),
+            client_id: "test-client".into(),
+            scope: scope.into(),
+            patient: patient.map(str::to_string),
+            lifetime_secs: 300,
+            ..Default::default()
+        })
+    }
+
+    pub fn token_with(&self, req: TokenRequest) -> String {
+        token::issue(&self.state.keys, &self.fhir, &req).expect("issue token").0
+    }
+
+    /// A full-access token.
+    pub fn admin(&self) -> String {
+        self.token("system/*.cruds", None)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{}", self.fhir, path)
+        }
+    }
+
+    pub fn send(&self, rb: reqwest::blocking::RequestBuilder) -> Resp {
+        let r = rb.send().expect("request");
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let body = r.bytes().expect("body").to_vec();
+        Resp { status, headers, body }
+    }
+
+    pub fn req(&self, method: &str, path: &str, token: Option<&str>) -> reqwest::blocking::RequestBuilder {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut rb = self.client.request(m, self.url(path));
+        if let Some(t) = token {
+            rb = rb.bearer_auth(t);
+        }
+        rb
+    }
+
+    pub fn get(&self, path: &str, token: &str) -> Resp {
+        self.send(self.req("GET", path, Some(token)))
+    }
+
+    pub fn post_json(&self, path: &str, token: &str, body: &Value) -> Resp {
+        self.send(
+            self.req("POST", path, Some(token)).header("content-type", "application/fhir+json").body(body.to_string()),
+        )
+    }
+
+    pub fn put_json(&self, path: &str, token: &str, body: &Value) -> Resp {
+        self.send(self.req("PUT", path, Some(token)).header("content-type", "application/fhir+json").body(body.to_string()))
+    }
+
+    pub fn delete(&self, path: &str, token: &str) -> Resp {
+        self.send(self.req("DELETE", path, Some(token)))
+    }
+
+    /// Creates a resource with the admin token and returns its id.
+    pub fn create(&self, body: &Value) -> String {
+        let t = body["resourceType"].as_str().expect("resourceType");
+        let r = self.post_json(&format!("/{t}"), &self.admin(), body).expect(201);
+        r.json()["id"].as_str().expect("id").to_string()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let stop = self.handle.stop(false);
+        let _ = std::thread::spawn(move || actix_web::rt::System::new().block_on(stop)).join();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        if let Some((base, name)) = self.pg_drop.take() {
+            if let Ok(mut admin) = PgConnection::establish(&base) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin);
+            }
+        }
+    }
+}
+
+pub fn patient(family: &str) -> Value {
+    serde_json::json!({
+        "resourceType": "Patient",
+        "name": [{"family": family, "given": ["Test"]}],
+        "gender": "female",
+        "birthDate": "1980-04-02"
+    })
+}
+
+pub fn observation(patient_id: &str, value: &str) -> Value {
+    let v: Value = serde_json::from_str(value).expect("number");
+    serde_json::json!({
+        "resourceType": "Observation",
+        "status": "final",
+        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "vital-signs"}]}],
+        "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7", "display": "Body weight"}]},
+        "subject": {"reference": format!("Patient/{patient_id}")},
+        "effectiveDateTime": "2024-05-01T10:00:00Z",
+        "valueQuantity": {"value": v, "unit": "kg", "system": "http://unitsofmeasure.org", "code": "kg"}
+    })
+}
