@@ -89,8 +89,22 @@ pub fn validate(mut value: Value, res_type: &str, rule: IdRule<'_>) -> Result<Va
     Ok(value)
 }
 
-/// Structural (fhirbolt, strict) then value-level validation.
+/// Value-level validation first (it catches empty elements that fhirbolt mishandles), then structural
+/// validation by fhirbolt in strict mode.
 fn check(value: &Value, res_type: &str) -> Result<(), ApiError> {
+    let issues = super::validate::validate_values(value);
+    if !issues.is_empty() {
+        return Err(ApiError::Invalid(
+            issues
+                .into_iter()
+                .map(|i| Issue {
+                    code: if i.diagnostics.contains("unknown element") { "structure" } else { "value" },
+                    diagnostics: i.diagnostics,
+                    expression: Some(i.expression),
+                })
+                .collect(),
+        ));
+    }
     let bytes = serde_json::to_vec(value).map_err(|e| ApiError::Internal(e.to_string()))?;
     if let Err(e) = bedside_model::validate_json(&bytes) {
         return Err(ApiError::Invalid(vec![Issue {
@@ -98,15 +112,6 @@ fn check(value: &Value, res_type: &str) -> Result<(), ApiError> {
             diagnostics: format!("{res_type} is not a valid FHIR R4 resource: {e}"),
             expression: Some(res_type.to_string()),
         }]));
-    }
-    let issues = super::validate::validate_values(value);
-    if !issues.is_empty() {
-        return Err(ApiError::Invalid(
-            issues
-                .into_iter()
-                .map(|i| Issue { code: "value", diagnostics: i.diagnostics, expression: Some(i.expression) })
-                .collect(),
-        ));
     }
     Ok(())
 }

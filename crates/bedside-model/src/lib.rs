@@ -24,8 +24,15 @@ fn strict() -> Option<DeserializationConfig> {
     Some(DeserializationConfig { mode: DeserializationMode::Strict })
 }
 
+/// fhirbolt panics on a few malformed inputs (e.g. some empty elements); a panic must never reach a
+/// request, so every call is fenced and a panic becomes an ordinary error.
+fn guarded<T>(f: impl FnOnce() -> Result<T, ModelError>) -> Result<T, ModelError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or_else(|_| Err(ModelError("the content is not a valid FHIR R4 resource (the model rejected its structure)".into())))
+}
+
 fn parse(json: &[u8]) -> Result<Resource, ModelError> {
-    fhirbolt::json::from_slice::<Resource>(json, strict()).map_err(|e| ModelError(e.to_string()))
+    guarded(|| fhirbolt::json::from_slice::<Resource>(json, strict()).map_err(|e| ModelError(e.to_string())))
 }
 
 /// Checks that `json` is a structurally valid FHIR R4 resource (strict mode).
@@ -36,16 +43,15 @@ pub fn validate_json(json: &[u8]) -> Result<(), ModelError> {
 /// Converts a FHIR R4 resource from JSON to XML (`application/fhir+xml`).
 pub fn json_to_xml(json: &[u8]) -> Result<Vec<u8>, ModelError> {
     let resource = parse(json)?;
-    fhirbolt::xml::to_vec(&resource, Some(SerializationConfig::default()))
-        .map_err(|e| ModelError(e.to_string()))
+    guarded(|| fhirbolt::xml::to_vec(&resource, Some(SerializationConfig::default())).map_err(|e| ModelError(e.to_string())))
 }
 
 /// Converts a FHIR R4 resource from XML to JSON, validating its structure (strict mode).
 pub fn xml_to_json(xml: &[u8]) -> Result<Vec<u8>, ModelError> {
-    let resource = fhirbolt::xml::from_slice::<Resource>(xml, strict())
-        .map_err(|e| ModelError(e.to_string()))?;
-    fhirbolt::json::to_vec(&resource, Some(SerializationConfig::default()))
-        .map_err(|e| ModelError(e.to_string()))
+    guarded(|| {
+        let resource = fhirbolt::xml::from_slice::<Resource>(xml, strict()).map_err(|e| ModelError(e.to_string()))?;
+        fhirbolt::json::to_vec(&resource, Some(SerializationConfig::default())).map_err(|e| ModelError(e.to_string()))
+    })
 }
 
 #[cfg(test)]
@@ -61,6 +67,14 @@ mod tests {
         assert!(text.contains("1.50"), "{text}");
         let back = xml_to_json(&xml).unwrap();
         assert!(String::from_utf8(back).unwrap().contains("1.50"));
+    }
+
+    #[test]
+    fn malformed_input_never_panics() {
+        for bad in [&br#"{"resourceType":"Patient","name":[{}]}"#[..], br#"{"resourceType":"Patient","name":[]}"#, b"{}", b"[]", b"null"] {
+            let _ = validate_json(bad);
+        }
+        let _ = xml_to_json(b"<Patient xmlns=\"http://hl7.org/fhir\"><name/></Patient>");
     }
 
     #[test]
