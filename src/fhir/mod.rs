@@ -30,6 +30,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/metadata", web::get().to(metadata::metadata))
             .route("", web::post().to(bundle::process))
             .route("/", web::post().to(bundle::process))
+            .route("", web::get().to(search_h::search_system))
+            .route("/", web::get().to(search_h::search_system))
             .route("/_history", web::get().to(history::system))
             .route("/{type}/_search", web::post().to(search_h::search_post))
             .route("/{type}/_history", web::get().to(history::of_type))

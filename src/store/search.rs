@@ -36,6 +36,13 @@ pub enum Condition {
     Missing { param: String, table: IndexTable, missing: bool },
     /// Resource is in this patient's compartment.
     Compartment(String),
+    /// The resource is of one of these types (for mixed-type searches).
+    Types(Vec<String>),
+    /// Chained search: the reference `param` points at a `target_type` resource matching `inner`.
+    Chain { param: String, target_type: String, inner: Vec<Vec<Condition>> },
+    /// Reverse chaining (`_has`): some `source_type` resource whose reference `param` points at this
+    /// resource matches `inner`.
+    Has { source_type: String, param: String, inner: Vec<Vec<Condition>> },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,13 +79,60 @@ pub enum RangeOp {
     Ap,
 }
 
+/// What a sort key reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortSource {
+    Date,
+    String,
+    Token,
+    Number,
+    Quantity,
+    LastUpdated,
+    Id,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SortKey {
+    pub source: SortSource,
+    pub param: String,
+    pub desc: bool,
+}
+
+/// A sort key's value for one row (also what a cursor carries).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum KeyValue {
+    Int(i64),
+    Float(f64),
+    Text(String),
+}
+
+/// Where the next page starts: after the row with these sort-key values and sequence number.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct After {
+    pub keys: Vec<KeyValue>,
+    pub seq: i64,
+}
+
+/// One match: its sequence number and sort-key values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    pub seq: i64,
+    pub keys: Vec<KeyValue>,
+}
+
+/// The most sort keys one search may use.
+pub const MAX_SORT_KEYS: usize = 3;
+
 /// A whole query: conditions are AND-ed groups of OR-ed alternatives.
 #[derive(Debug, Clone, Default)]
 pub struct Query {
-    pub res_type: String,
+    /// One type, or several for a system-level search with `_type`.
+    pub res_types: Vec<String>,
     pub all_of: Vec<Vec<Condition>>,
-    /// Keyset cursor: only rows with `seq` greater than this.
-    pub after_seq: Option<i64>,
+    pub sort: Vec<SortKey>,
+    /// Keyset cursor.
+    pub after: Option<After>,
     pub limit: i64,
 }
 
@@ -118,6 +172,55 @@ impl Sql {
         self
     }
 }
+
+/// Renumbers `?` placeholders as `$1, $2, …` for PostgreSQL (values are always bound, so no `?`
+/// appears inside SQL literals).
+fn numbered(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut n = 0;
+    for ch in text.chars() {
+        if ch == '?' {
+            n += 1;
+            out.push_str(&format!("${n}"));
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+macro_rules! run_sql {
+    ($conn:expr, $sql:expr, $row:ty) => {{
+        let sql: &Sql = $sql;
+        match $conn {
+            AnyConnection::Postgresql(c) => {
+                let text = numbered(&sql.text).replace("{COLLATE}", " COLLATE \"C\"");
+                let mut q = diesel::sql_query(text).into_boxed::<diesel::pg::Pg>();
+                for b in &sql.binds {
+                    q = match b {
+                        Bind::Text(s) => q.bind::<Text, _>(s.clone()),
+                        Bind::Int(i) => q.bind::<BigInt, _>(*i),
+                        Bind::Float(f) => q.bind::<Double, _>(*f),
+                    };
+                }
+                q.load::<$row>(c)
+            }
+            AnyConnection::Sqlite(c) => {
+                let text = sql.text.replace("FALSE", "0").replace("{COLLATE}", "");
+                let mut q = diesel::sql_query(text).into_boxed::<diesel::sqlite::Sqlite>();
+                for b in &sql.binds {
+                    q = match b {
+                        Bind::Text(s) => q.bind::<Text, _>(s.clone()),
+                        Bind::Int(i) => q.bind::<BigInt, _>(*i),
+                        Bind::Float(f) => q.bind::<Double, _>(*f),
+                    };
+                }
+                q.load::<$row>(c)
+            }
+        }
+    }};
+}
+
 
 fn table_name(t: IndexTable) -> &'static str {
     match t {
@@ -191,18 +294,19 @@ fn range(sql: &mut Sql, op: RangeOp, lo: &str, hi: &str, ql: Bind, qh: Bind) {
     }
 }
 
-/// Appends `r.seq IN (…)` (or the negation) for one condition.
-fn condition(sql: &mut Sql, res_type: &str, c: &Condition) {
+/// Appends `{alias}.seq IN (…)` (or the negation) for one condition on resources of `types`.
+fn condition(sql: &mut Sql, alias: &str, types: &[String], c: &Condition) {
     let sub = |sql: &mut Sql, table: &str, param: &str| {
-        sql.push(&format!("r.seq IN (SELECT res_seq FROM {table} WHERE res_type = ")).text(res_type);
+        sql.push(&format!("{alias}.seq IN (SELECT res_seq FROM {table} WHERE "));
+        type_filter(sql, "res_type", types);
         sql.push(" AND param = ").text(param);
     };
     match c {
         Condition::Id(id) => {
-            sql.push("r.res_id = ").text(id);
+            sql.push(&format!("{alias}.res_id = ")).text(id);
         }
         Condition::Compartment(p) => {
-            sql.push("r.seq IN (SELECT res_seq FROM compartment WHERE patient_id = ").text(p).push(")");
+            sql.push(&format!("{alias}.seq IN (SELECT res_seq FROM compartment WHERE patient_id = ")).text(p).push(")");
         }
         Condition::Token { param, system, code, negate } => {
             if *negate {
@@ -244,17 +348,13 @@ fn condition(sql: &mut Sql, res_type: &str, c: &Condition) {
             sql.push(")");
         }
         Condition::Date { param, op, low, high } => {
-            if *op == RangeOp::Ne {
-                // ne: no index value equals the range.
+            let negate = *op == RangeOp::Ne;
+            if negate {
                 sql.push("NOT ");
-                sub(sql, "idx_date", param);
-                sql.push(" AND ");
-                range(sql, RangeOp::Eq, "low", "high", Bind::Int(*low), Bind::Int(*high));
-            } else {
-                sub(sql, "idx_date", param);
-                sql.push(" AND ");
-                range(sql, *op, "low", "high", Bind::Int(*low), Bind::Int(*high));
             }
+            sub(sql, "idx_date", param);
+            sql.push(" AND ");
+            range(sql, if negate { RangeOp::Eq } else { *op }, "low", "high", Bind::Int(*low), Bind::Int(*high));
             sql.push(")");
         }
         Condition::Reference { param, target_type, target_id, url } => {
@@ -314,18 +414,56 @@ fn condition(sql: &mut Sql, res_type: &str, c: &Condition) {
             sub(sql, table_name(*table), param);
             sql.push(")");
         }
+        Condition::Types(ts) => {
+            type_filter(sql, &format!("{alias}.res_type"), ts);
+        }
+        Condition::Chain { param, target_type, inner } => {
+            sub(sql, "idx_reference", param);
+            sql.push(" AND target_type = ").text(target_type);
+            let inner_alias = format!("{alias}c");
+            sql.push(&format!(" AND target_id IN (SELECT {inner_alias}.res_id FROM resources {inner_alias} WHERE "));
+            conditions(sql, &inner_alias, std::slice::from_ref(target_type), inner);
+            sql.push("))");
+        }
+        Condition::Has { source_type, param, inner } => {
+            let inner_alias = format!("{alias}h");
+            sql.push(&format!("{alias}.res_id IN (SELECT hr.target_id FROM idx_reference hr JOIN resources {inner_alias} ON {inner_alias}.seq = hr.res_seq WHERE hr.res_type = "));
+            sql.text(source_type).push(" AND hr.param = ").text(param).push(" AND ");
+            type_filter(sql, "hr.target_type", types);
+            sql.push(" AND ");
+            conditions(sql, &inner_alias, std::slice::from_ref(source_type), inner);
+            sql.push(")");
+        }
     }
 }
 
-fn like_escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+/// `column = ?` or `column IN (?, ?)`.
+fn type_filter(sql: &mut Sql, column: &str, types: &[String]) {
+    match types {
+        [one] => {
+            sql.push(&format!("{column} = ")).text(one);
+        }
+        many => {
+            sql.push(&format!("{column} IN ("));
+            for (i, t) in many.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.text(t);
+            }
+            if many.is_empty() {
+                sql.push("NULL");
+            }
+            sql.push(")");
+        }
+    }
 }
 
-fn where_clause(q: &Query) -> Sql {
-    let mut sql = Sql::default();
-    sql.push(" FROM resources r WHERE r.res_type = ").text(&q.res_type).push(" AND r.deleted = ");
-    sql.push("FALSE");
-    for group in &q.all_of {
+/// `{alias}` rows of `types` that are current and satisfy every group.
+fn conditions(sql: &mut Sql, alias: &str, types: &[String], all_of: &[Vec<Condition>]) {
+    type_filter(sql, &format!("{alias}.res_type"), types);
+    sql.push(&format!(" AND {alias}.deleted = FALSE"));
+    for group in all_of {
         if group.is_empty() {
             continue;
         }
@@ -335,18 +473,46 @@ fn where_clause(q: &Query) -> Sql {
                 sql.push(" OR ");
             }
             sql.push("(");
-            condition(&mut sql, &q.res_type, c);
+            condition(sql, alias, types, c);
             sql.push(")");
         }
         sql.push(")");
     }
+}
+
+fn like_escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+fn where_clause(q: &Query) -> Sql {
+    let mut sql = Sql::default();
+    sql.push(" FROM resources r WHERE ");
+    conditions(&mut sql, "r", &q.res_types, &q.all_of);
     sql
 }
 
 #[derive(QueryableByName)]
-struct SeqRow {
+struct HitRow {
     #[diesel(sql_type = BigInt)]
     seq: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
+    i0: Option<i64>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Double>)]
+    f0: Option<f64>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    t0: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
+    i1: Option<i64>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Double>)]
+    f1: Option<f64>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    t1: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
+    i2: Option<i64>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Double>)]
+    f2: Option<f64>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    t2: Option<String>,
 }
 
 #[derive(QueryableByName)]
@@ -355,65 +521,136 @@ struct CountRow {
     n: i64,
 }
 
-/// Renumbers `?` placeholders as `$1, $2, …` for PostgreSQL (values are always bound, so no `?`
-/// appears inside SQL literals).
-fn numbered(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 16);
-    let mut n = 0;
-    for ch in text.chars() {
-        if ch == '?' {
-            n += 1;
-            out.push_str(&format!("${n}"));
-        } else {
-            out.push(ch);
+#[derive(Clone, Copy, PartialEq)]
+enum KeyKind {
+    Int,
+    Float,
+    Text,
+}
+
+/// The SQL expression of a sort key (never NULL: missing values sort last) and its kind.
+fn key_expr(k: &SortKey, sql: &mut Sql) -> KeyKind {
+    let (agg, col, table, kind) = match k.source {
+        SortSource::Date => (if k.desc { "MAX" } else { "MIN" }, if k.desc { "high" } else { "low" }, "idx_date", KeyKind::Int),
+        SortSource::String => (if k.desc { "MAX" } else { "MIN" }, "norm", "idx_string", KeyKind::Text),
+        SortSource::Token => (if k.desc { "MAX" } else { "MIN" }, "code", "idx_token", KeyKind::Text),
+        SortSource::Number => (if k.desc { "MAX" } else { "MIN" }, "num", "idx_number", KeyKind::Float),
+        SortSource::Quantity => (if k.desc { "MAX" } else { "MIN" }, "num", "idx_quantity", KeyKind::Float),
+        SortSource::LastUpdated => {
+            sql.push("r.last_updated");
+            return KeyKind::Text;
+        }
+        SortSource::Id => {
+            sql.push("r.res_id");
+            return KeyKind::Text;
+        }
+    };
+    let sentinel = match (kind, k.desc) {
+        (KeyKind::Int, false) => i64::MAX.to_string(),
+        (KeyKind::Int, true) => i64::MIN.to_string(),
+        (KeyKind::Float, false) => "1e300".to_string(),
+        (KeyKind::Float, true) => "-1e300".to_string(),
+        (KeyKind::Text, false) => "'~~~~'".to_string(),
+        (KeyKind::Text, true) => "''".to_string(),
+    };
+    sql.push(&format!("COALESCE((SELECT {agg}(s.{col}) FROM {table} s WHERE s.res_seq = r.seq AND s.param = "));
+    sql.text(&k.param);
+    sql.push(&format!("), {sentinel})"));
+    kind
+}
+
+fn bind_key(sql: &mut Sql, v: &KeyValue) {
+    match v {
+        KeyValue::Int(i) => {
+            sql.int(*i);
+        }
+        KeyValue::Float(f) => {
+            sql.float(*f);
+        }
+        KeyValue::Text(t) => {
+            sql.text(t);
         }
     }
-    out
 }
 
-macro_rules! run_sql {
-    ($conn:expr, $sql:expr, $row:ty) => {{
-        let sql: &Sql = $sql;
-        match $conn {
-            AnyConnection::Postgresql(c) => {
-                let mut q = diesel::sql_query(numbered(&sql.text)).into_boxed::<diesel::pg::Pg>();
-                for b in &sql.binds {
-                    q = match b {
-                        Bind::Text(s) => q.bind::<Text, _>(s.clone()),
-                        Bind::Int(i) => q.bind::<BigInt, _>(*i),
-                        Bind::Float(f) => q.bind::<Double, _>(*f),
-                    };
-                }
-                q.load::<$row>(c)
-            }
-            AnyConnection::Sqlite(c) => {
-                let mut q = diesel::sql_query(sql.text.replace("FALSE", "0")).into_boxed::<diesel::sqlite::Sqlite>();
-                for b in &sql.binds {
-                    q = match b {
-                        Bind::Text(s) => q.bind::<Text, _>(s.clone()),
-                        Bind::Int(i) => q.bind::<BigInt, _>(*i),
-                        Bind::Float(f) => q.bind::<Double, _>(*f),
-                    };
-                }
-                q.load::<$row>(c)
-            }
+/// `(k0, k1, …, seq) > (a0, a1, …, s)` with each key's direction.
+fn keyset(sql: &mut Sql, sort: &[SortKey], kinds: &[KeyKind], after: &After) {
+    sql.push("(");
+    for (i, k) in sort.iter().enumerate() {
+        let Some(v) = after.keys.get(i) else { break };
+        let op = if k.desc { "<" } else { ">" };
+        let c = if kinds.get(i) == Some(&KeyKind::Text) { "{COLLATE}" } else { "" };
+        sql.push(&format!("k{i}{c} {op} "));
+        bind_key(sql, v);
+        sql.push(&format!(" OR (k{i}{c} = "));
+        bind_key(sql, v);
+        sql.push(" AND ");
+    }
+    sql.push("seq > ").int(after.seq);
+    for (i, _) in sort.iter().enumerate() {
+        if after.keys.get(i).is_some() {
+            sql.push("))");
         }
-    }};
+    }
+    sql.push(")");
 }
 
-/// Sequence numbers of the matching current resources, ascending, at most `limit`.
-pub fn find(conn: &mut AnyConnection, q: &Query) -> StoreResult<Vec<i64>> {
+/// Matching current resources in sort order (then `seq`), at most `limit`, after the cursor.
+pub fn find(conn: &mut AnyConnection, q: &Query) -> StoreResult<Vec<Hit>> {
+    let sort: Vec<SortKey> = q.sort.iter().take(MAX_SORT_KEYS).cloned().collect();
     let mut sql = Sql::default();
-    sql.push("SELECT r.seq AS seq");
+    sql.push("SELECT t.seq AS seq");
+    let mut kinds = Vec::new();
+    for slot in 0..MAX_SORT_KEYS {
+        sql.push(&format!(", {{I{slot}}} AS i{slot}, {{F{slot}}} AS f{slot}, {{T{slot}}} AS t{slot}"));
+    }
+    sql.push(" FROM (SELECT r.seq AS seq");
+    for (i, k) in sort.iter().enumerate() {
+        sql.push(", ");
+        kinds.push(key_expr(k, &mut sql));
+        sql.push(&format!(" AS k{i}"));
+    }
     let w = where_clause(q);
     sql.text.push_str(&w.text);
     sql.binds.extend(w.binds);
-    if let Some(after) = q.after_seq {
-        sql.push(" AND r.seq > ").int(after);
+    sql.push(") t");
+    if let Some(after) = &q.after {
+        sql.push(" WHERE ");
+        keyset(&mut sql, &sort, &kinds, after);
     }
-    sql.push(" ORDER BY r.seq LIMIT ").int(q.limit);
-    let rows = run_sql!(conn, &sql, SeqRow)?;
-    Ok(rows.into_iter().map(|r| r.seq).collect())
+    sql.push(" ORDER BY ");
+    for (i, k) in sort.iter().enumerate() {
+        let c = if kinds.get(i) == Some(&KeyKind::Text) { "{COLLATE}" } else { "" };
+        sql.push(&format!("k{i}{c} {}, ", if k.desc { "DESC" } else { "ASC" }));
+    }
+    sql.push("seq ASC LIMIT ").int(q.limit);
+    for slot in 0..MAX_SORT_KEYS {
+        let (i, f, t) = match kinds.get(slot) {
+            Some(KeyKind::Int) => (format!("k{slot}"), "CAST(NULL AS DOUBLE PRECISION)".to_string(), "CAST(NULL AS TEXT)".to_string()),
+            Some(KeyKind::Float) => ("CAST(NULL AS BIGINT)".to_string(), format!("k{slot}"), "CAST(NULL AS TEXT)".to_string()),
+            Some(KeyKind::Text) => ("CAST(NULL AS BIGINT)".to_string(), "CAST(NULL AS DOUBLE PRECISION)".to_string(), format!("k{slot}")),
+            None => ("CAST(NULL AS BIGINT)".to_string(), "CAST(NULL AS DOUBLE PRECISION)".to_string(), "CAST(NULL AS TEXT)".to_string()),
+        };
+        sql.text = sql.text.replace(&format!("{{I{slot}}}"), &i).replace(&format!("{{F{slot}}}"), &f).replace(&format!("{{T{slot}}}"), &t);
+    }
+    let rows = run_sql!(conn, &sql, HitRow)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let slots = [(r.i0, r.f0, r.t0), (r.i1, r.f1, r.t1), (r.i2, r.f2, r.t2)];
+            let keys = slots
+                .into_iter()
+                .take(kinds.len())
+                .map(|(i, f, t)| match (i, f, t) {
+                    (Some(i), _, _) => KeyValue::Int(i),
+                    (_, Some(f), _) => KeyValue::Float(f),
+                    (_, _, Some(t)) => KeyValue::Text(t),
+                    _ => KeyValue::Text(String::new()),
+                })
+                .collect();
+            Hit { seq: r.seq, keys }
+        })
+        .collect())
 }
 
 /// How many current resources match (ignores the cursor and limit).
@@ -426,3 +663,127 @@ pub fn count(conn: &mut AnyConnection, q: &Query) -> StoreResult<i64> {
     let rows = run_sql!(conn, &sql, CountRow)?;
     Ok(rows.first().map(|r| r.n).unwrap_or(0))
 }
+
+#[derive(QueryableByName)]
+struct RefRow {
+    #[diesel(sql_type = Text)]
+    target_type: String,
+    #[diesel(sql_type = Text)]
+    target_id: String,
+}
+
+/// `(type, id)` targets of the reference parameters `params` (all reference parameters when None) of
+/// the resources `seqs` (for `_include`), optionally only those pointing at `target_type`.
+pub fn references_from(
+    conn: &mut AnyConnection,
+    seqs: &[i64],
+    params: Option<&[String]>,
+    target_type: Option<&str>,
+) -> StoreResult<Vec<(String, String)>> {
+    if seqs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::default();
+    sql.push("SELECT DISTINCT target_type, target_id FROM idx_reference WHERE target_type IS NOT NULL AND target_id IS NOT NULL AND res_seq IN (");
+    for (i, s) in seqs.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.int(*s);
+    }
+    sql.push(")");
+    if let Some(ps) = params {
+        sql.push(" AND ");
+        type_filter(&mut sql, "param", ps);
+    }
+    if let Some(t) = target_type {
+        sql.push(" AND target_type = ").text(t);
+    }
+    let rows = run_sql!(conn, &sql, RefRow)?;
+    Ok(rows.into_iter().map(|r| (r.target_type, r.target_id)).collect())
+}
+
+#[derive(QueryableByName)]
+struct SeqRow {
+    #[diesel(sql_type = BigInt)]
+    seq: i64,
+}
+
+/// Current resources of `source_type` whose reference parameter `param` (any when None) points at one
+/// of `targets` (for `_revinclude`), at most `limit`.
+pub fn referencing(
+    conn: &mut AnyConnection,
+    source_type: &str,
+    param: Option<&str>,
+    targets: &[(String, String)],
+    limit: i64,
+) -> StoreResult<Vec<i64>> {
+    if targets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::default();
+    sql.push("SELECT DISTINCT x.res_seq AS seq FROM idx_reference x JOIN resources r ON r.seq = x.res_seq WHERE r.deleted = FALSE AND x.res_type = ");
+    sql.text(source_type);
+    if let Some(p) = param {
+        sql.push(" AND x.param = ").text(p);
+    }
+    sql.push(" AND (");
+    for (i, (t, id)) in targets.iter().enumerate() {
+        if i > 0 {
+            sql.push(" OR ");
+        }
+        sql.push("(x.target_type = ").text(t).push(" AND x.target_id = ").text(id).push(")");
+    }
+    sql.push(") ORDER BY seq LIMIT ").int(limit);
+    let rows = run_sql!(conn, &sql, SeqRow)?;
+    Ok(rows.into_iter().map(|r| r.seq).collect())
+}
+
+#[derive(QueryableByName)]
+struct SqlitePlanRow {
+    #[diesel(sql_type = Text)]
+    detail: String,
+}
+
+#[derive(QueryableByName)]
+struct PgPlanRow {
+    #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
+    plan: String,
+}
+
+/// The database's query plan for the first page of `q` (for benchmarks and docs).
+pub fn explain(conn: &mut AnyConnection, q: &Query) -> StoreResult<String> {
+    let mut sql = Sql::default();
+    sql.push("SELECT r.seq AS seq");
+    let w = where_clause(q);
+    sql.text.push_str(&w.text);
+    sql.binds.extend(w.binds);
+    sql.push(" ORDER BY r.seq LIMIT ").int(q.limit);
+    let lines: Vec<String> = match conn {
+        AnyConnection::Postgresql(c) => {
+            let mut query = diesel::sql_query(format!("EXPLAIN {}", numbered(&sql.text))).into_boxed::<diesel::pg::Pg>();
+            for b in &sql.binds {
+                query = match b {
+                    Bind::Text(s) => query.bind::<Text, _>(s.clone()),
+                    Bind::Int(i) => query.bind::<BigInt, _>(*i),
+                    Bind::Float(f) => query.bind::<Double, _>(*f),
+                };
+            }
+            query.load::<PgPlanRow>(c)?.into_iter().map(|r| r.plan).collect()
+        }
+        AnyConnection::Sqlite(c) => {
+            let text = format!("EXPLAIN QUERY PLAN {}", sql.text.replace("FALSE", "0"));
+            let mut query = diesel::sql_query(text).into_boxed::<diesel::sqlite::Sqlite>();
+            for b in &sql.binds {
+                query = match b {
+                    Bind::Text(s) => query.bind::<Text, _>(s.clone()),
+                    Bind::Int(i) => query.bind::<BigInt, _>(*i),
+                    Bind::Float(f) => query.bind::<Double, _>(*f),
+                };
+            }
+            query.load::<SqlitePlanRow>(c)?.into_iter().map(|r| r.detail).collect()
+        }
+    };
+    Ok(lines.join("\n"))
+}
+

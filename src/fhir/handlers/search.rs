@@ -1,34 +1,27 @@
-//! `search` (GET `[type]?…` and POST `[type]/_search`), keyset-paged.
+//! `search`: GET `[type]?…`, POST `[type]/_search`, and system-level `GET /fhir?_type=…`.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use sha2::Digest;
 
 use super::db;
 use crate::error::ApiError;
 use crate::fhir::format::Output;
-use crate::fhir::paging::{bundle, make_cursor, open_cursor, Entry};
 use crate::fhir::resource::check_type;
-use crate::fhir::search::query;
+use crate::fhir::search::engine;
+use crate::fhir::search::spec::SearchSpec;
+use crate::fhir::types::SUPPORTED_TYPES;
 use crate::smart::access::AccessContext;
 use crate::smart::scopes::Interaction;
-use crate::store::{resources as rows, search as store_search};
 use crate::AppState;
 
 fn params_of(qs: &str) -> Vec<(String, String)> {
     url::form_urlencoded::parse(qs.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
 }
 
-/// A fingerprint of the criteria, bound into the cursor so it cannot be replayed on another search.
-fn fingerprint(res_type: &str, params: &[(String, String)]) -> String {
-    let mut h = sha2::Sha256::new();
-    h.update(res_type.as_bytes());
-    for (k, v) in params.iter().filter(|(k, _)| k != "_cursor") {
-        h.update([0u8]);
-        h.update(k.as_bytes());
-        h.update([1u8]);
-        h.update(v.as_bytes());
-    }
-    base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &h.finalize()[..12])
+fn lenient(req: &HttpRequest) -> bool {
+    req.headers()
+        .get_all("prefer")
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split(',').any(|p| p.trim() == "handling=lenient"))
 }
 
 pub async fn search_get(
@@ -38,7 +31,8 @@ pub async fn search_get(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let params = params_of(req.query_string());
-    run(req, state, access, path.into_inner(), params).await
+    let t = path.into_inner();
+    run(req, state, access, vec![t.clone()], format!("/{t}"), params).await
 }
 
 pub async fn search_post(
@@ -57,75 +51,65 @@ pub async fn search_post(
     }
     let mut params = params_of(req.query_string());
     params.extend(params_of(std::str::from_utf8(&body).map_err(|_| ApiError::BadRequest("the form is not UTF-8".into()))?));
-    run(req, state, access, path.into_inner(), params).await
+    let t = path.into_inner();
+    run(req, state, access, vec![t.clone()], format!("/{t}"), params).await
+}
+
+/// `GET /fhir?_type=Patient,Observation&…`: the common parameters over several types.
+pub async fn search_system(req: HttpRequest, state: web::Data<AppState>, access: AccessContext) -> Result<HttpResponse, ApiError> {
+    let params = params_of(req.query_string());
+    let types: Vec<String> = match params.iter().find(|(k, _)| k == "_type") {
+        Some((_, v)) => v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+        None => SUPPORTED_TYPES
+            .iter()
+            .filter(|t| access.scopes.allows(t, Interaction::Search))
+            .map(|t| t.to_string())
+            .collect(),
+    };
+    if types.is_empty() {
+        return Err(ApiError::Forbidden("the access token allows searching no resource type".into()));
+    }
+    run(req, state, access, types, String::new(), params).await
 }
 
 async fn run(
     req: HttpRequest,
     state: web::Data<AppState>,
     access: AccessContext,
-    res_type: String,
+    res_types: Vec<String>,
+    path: String,
     params: Vec<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let out = Output::negotiate(&req)?;
-    check_type(&res_type)?;
-    access.require(&res_type, Interaction::Search)?;
-    let settings = state.settings.clone();
-    let count = match params.iter().find(|(k, _)| k == "_count") {
-        Some((_, v)) => v
-            .parse::<usize>()
-            .map_err(|_| ApiError::BadRequest(format!("_count={v} is not a non-negative whole number")))?
-            .min(settings.max_count),
-        None => settings.default_count,
-    };
-    let want_total = !matches!(params.iter().find(|(k, _)| k == "_total").map(|(_, v)| v.as_str()), Some("none"));
-    let fp = fingerprint(&res_type, &params);
-    let after = match params.iter().find(|(k, _)| k == "_cursor") {
-        Some((_, c)) => {
-            let payload = open_cursor(&state.cursor_secret, c)?;
-            let (seq, f) = payload.split_once('|').ok_or_else(|| ApiError::BadRequest("invalid cursor".into()))?;
-            if f != fp {
-                return Err(ApiError::BadRequest("the paging cursor belongs to a different search".into()));
-            }
-            Some(seq.parse::<i64>().map_err(|_| ApiError::BadRequest("invalid cursor".into()))?)
-        }
+    for t in &res_types {
+        check_type(t)?;
+        access.require(t, Interaction::Search)?;
+    }
+    let spec = SearchSpec::parse(res_types.clone(), &params, &access, &state.settings, lenient(&req))?;
+    let fp = engine::fingerprint(&res_types, &spec.used);
+    let after = match &spec.cursor {
+        Some(c) => Some(engine::decode_cursor(&state.cursor_secret, c, &fp)?),
         None => None,
     };
-    let mut q = query::build(&res_type, &params, &access)?;
-    q.after_seq = after;
-    q.limit = count as i64 + 1;
-    let (found, total) = db(&state, move |c| {
-        let seqs = if count == 0 { Vec::new() } else { store_search::find(c, &q)? };
-        let total = if want_total { Some(store_search::count(c, &q)?) } else { None };
-        let more = seqs.len() > count;
-        let page: Vec<i64> = seqs.into_iter().take(count).collect();
-        Ok(((rows::read_many(c, &page)?, more), total))
-    })
-    .await?;
-    let (resources, more) = found;
-    let base = settings.fhir_base();
-    let self_qs: String = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .finish();
-    let mut links = vec![("self", format!("{base}/{res_type}?{self_qs}"))];
-    if more {
-        if let Some(last) = resources.last() {
-            let cursor = make_cursor(&state.cursor_secret, &format!("{}|{fp}", last.seq));
-            let next_qs: String = url::form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(params.iter().filter(|(k, _)| k != "_cursor").map(|(k, v)| (k.as_str(), v.as_str())))
-                .append_pair("_cursor", &cursor)
-                .finish();
-            links.push(("next", format!("{base}/{res_type}?{next_qs}")));
+    let spec2 = spec.clone();
+    let page = db(&state, move |c| engine::run(c, &access, &spec2, after)).await?;
+    let base = state.settings.fhir_base();
+    let qs = |extra: Option<(&str, &str)>| -> String {
+        let mut s = url::form_urlencoded::Serializer::new(String::new());
+        s.extend_pairs(spec.used.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        if (res_types.len() > 1 || path.is_empty()) && !spec.used.iter().any(|(k, _)| k == "_type") {
+            s.append_pair("_type", &res_types.join(","));
         }
-    }
-    let entries: Vec<Entry<'_>> = resources
-        .iter()
-        .map(|r| Entry {
-            full_url: Some(format!("{base}/{}/{}", r.res_type, r.res_id)),
-            resource: Some(&r.content),
-            extra: r#""search":{"mode":"match"}"#.to_string(),
-        })
-        .collect();
-    let body = bundle("searchset", total, &links, &entries);
+        if let Some((k, v)) = extra {
+            s.append_pair(k, v);
+        }
+        s.finish()
+    };
+    let self_url = format!("{base}{path}?{}", qs(None));
+    let next_url = page
+        .next
+        .as_ref()
+        .map(|a| format!("{base}{path}?{}", qs(Some(("_cursor", &engine::encode_cursor(&state.cursor_secret, a, &fp))))));
+    let body = engine::to_bundle(&spec, &page, &base, self_url, next_url)?;
     out.respond(HttpResponse::Ok(), &body)
 }

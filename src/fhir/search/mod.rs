@@ -6,3 +6,5 @@ pub mod extract;
 pub mod fhirpath;
 pub mod query;
 pub mod registry;
+pub mod engine;
+pub mod spec;

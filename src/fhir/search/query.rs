@@ -11,9 +11,6 @@ use crate::store::resources::{self as rows, StoredResource};
 use crate::store::search::{self, Condition, IndexTable, Query, RangeOp, StringMatch};
 use crate::store::AnyConnection;
 
-/// Result-control parameters handled by the search handler, not turned into conditions.
-pub const CONTROL_PARAMS: &[&str] = &["_count", "_cursor", "_format", "_pretty", "_total"];
-
 /// Splits a comma-separated list, honouring `\,` escapes.
 fn split_or(value: &str) -> Vec<String> {
     let mut out = vec![String::new()];
@@ -64,16 +61,72 @@ fn bad(param: &str, msg: impl std::fmt::Display) -> ApiError {
     ApiError::BadRequest(format!("search parameter {param}: {msg}"))
 }
 
-/// One `name[:modifier]=value` pair as conditions (OR-ed).
-fn parse_param(res_type: &str, name: &str, value: &str) -> Result<Vec<Condition>, ApiError> {
+/// Chaining depth limit (`subject:Patient.organization.name` is depth 2).
+const MAX_CHAIN: usize = 3;
+
+/// One `name[:modifier]=value` pair as conditions (OR-ed), for resources of `res_type`.
+pub fn parse_param(res_type: &str, name: &str, value: &str) -> Result<Vec<Condition>, ApiError> {
+    parse_param_depth(res_type, name, value, 0)
+}
+
+fn parse_param_depth(res_type: &str, name: &str, value: &str, depth: usize) -> Result<Vec<Condition>, ApiError> {
+    if depth > MAX_CHAIN {
+        return Err(bad(name, format!("chains are limited to {MAX_CHAIN} levels")));
+    }
+    let registry = Registry::global();
+    // Reverse chaining: _has:Type:param:rest
+    if let Some(rest) = name.strip_prefix("_has:") {
+        let mut parts = rest.splitn(3, ':');
+        let (Some(source), Some(param), Some(inner)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(bad(name, "use _has:Type:reference:parameter=value"));
+        };
+        if !super::super::types::is_supported(source) {
+            return Err(bad(name, format!("{source} is not a supported resource type")));
+        }
+        let rp = registry
+            .get(source, param)
+            .filter(|p| p.kind == ParamType::Reference)
+            .ok_or_else(|| bad(name, format!("{param} is not a reference parameter of {source}")))?;
+        if !rp.targets.is_empty() && !rp.targets.iter().any(|t| t == res_type) {
+            return Err(bad(name, format!("{source}.{param} cannot point at {res_type}")));
+        }
+        let inner = parse_param_depth(source, inner, value, depth + 1)?;
+        return Ok(vec![Condition::Has { source_type: source.to_string(), param: param.to_string(), inner: vec![inner] }]);
+    }
+    // Forward chaining: param[:Type].rest
+    if let Some((head, rest)) = name.split_once('.') {
+        let (code, type_mod) = match head.split_once(':') {
+            Some((c, t)) => (c, Some(t)),
+            None => (head, None),
+        };
+        let rp = registry
+            .get(res_type, code)
+            .filter(|p| p.kind == ParamType::Reference)
+            .ok_or_else(|| bad(name, format!("{code} is not a reference parameter of {res_type}, so it cannot be chained")))?;
+        let target = match type_mod {
+            Some(t) if super::super::types::is_supported(t) => t.to_string(),
+            Some(t) => return Err(bad(name, format!("{t} is not a supported resource type"))),
+            None => {
+                let served: Vec<&String> = rp.targets.iter().filter(|t| super::super::types::is_supported(t)).collect();
+                match served.as_slice() {
+                    [one] => (*one).clone(),
+                    _ => return Err(bad(name, format!("{code} can point at several types; name one, e.g. {code}:Patient.{rest}"))),
+                }
+            }
+        };
+        let inner = parse_param_depth(&target, rest, value, depth + 1)?;
+        return Ok(vec![Condition::Chain { param: code.to_string(), target_type: target, inner: vec![inner] }]);
+    }
     let (code, modifier) = match name.split_once(':') {
         Some((c, m)) => (c, Some(m)),
         None => (name, None),
     };
     if code == "_id" {
+        if modifier.is_some() {
+            return Err(bad(name, "_id takes no modifier"));
+        }
         return Ok(split_or(value).into_iter().map(Condition::Id).collect());
     }
-    let registry = Registry::global();
     let param = registry
         .get(res_type, code)
         .ok_or_else(|| bad(name, format!("{code} is not a search parameter of {res_type}")))?;
@@ -181,22 +234,33 @@ fn reference_condition(param: &str, v: &str, type_mod: Option<&str>) -> Conditio
     }
 }
 
-/// Builds the store query for `res_type` from `params` (control parameters skipped), limited to what
+/// Builds the store query for `res_type` from `params` (result parameters skipped), limited to what
 /// `access` may see.
 pub fn build(res_type: &str, params: &[(String, String)], access: &AccessContext) -> Result<Query, ApiError> {
-    let mut q = Query { res_type: res_type.to_string(), ..Default::default() };
+    let mut q = Query { res_types: vec![res_type.to_string()], ..Default::default() };
     for (name, value) in params {
-        if CONTROL_PARAMS.contains(&name.as_str()) {
+        if super::spec::is_result_param(name) {
             continue;
         }
         q.all_of.push(parse_param(res_type, name, value)?);
     }
+    restrict(&mut q, access);
+    Ok(q)
+}
+
+/// Adds what the token may see to a query: the patient compartment for patient-context tokens.
+pub fn restrict(q: &mut Query, access: &AccessContext) {
     if let Some(p) = access.compartment_patient() {
-        if super::super::compartment::is_compartment_type(res_type) {
-            q.all_of.push(vec![Condition::Compartment(p.to_string())]);
+        let shared: Vec<String> =
+            q.res_types.iter().filter(|t| !super::super::compartment::is_compartment_type(t)).cloned().collect();
+        if shared.len() < q.res_types.len() {
+            let mut group = vec![Condition::Compartment(p.to_string())];
+            if !shared.is_empty() {
+                group.push(Condition::Types(shared));
+            }
+            q.all_of.push(group);
         }
     }
-    Ok(q)
 }
 
 /// The resources a conditional create/update query matches (at most a few are loaded).
@@ -215,7 +279,7 @@ pub fn conditional_matches(
     }
     let mut q = build(res_type, &params, access)?;
     q.limit = 3;
-    let seqs = search::find(conn, &q)?;
+    let seqs: Vec<i64> = search::find(conn, &q)?.into_iter().map(|h| h.seq).collect();
     Ok(rows::read_many(conn, &seqs)?)
 }
 

@@ -1,0 +1,211 @@
+//! Runs a [`SearchSpec`]: one page of matches (keyset-paged), the total, `_include`/`_revinclude`
+//! (filtered by the token like everything else), `_summary`/`_elements`, and the searchset Bundle.
+
+use std::collections::HashSet;
+
+use serde_json::{json, Value};
+use sha2::Digest;
+
+use super::spec::{Include, SearchSpec, Summary};
+use crate::error::ApiError;
+use crate::fhir::paging::{bundle, make_cursor, open_cursor, Entry};
+use crate::fhir::service;
+use crate::smart::access::AccessContext;
+use crate::smart::scopes::Interaction;
+use crate::store::resources::{self as rows, StoredResource};
+use crate::store::search::{self as store_search, After};
+use crate::store::AnyConnection;
+
+/// At most this many resources are added by `_include`/`_revinclude` to one page.
+pub const MAX_INCLUDED: usize = 1000;
+const MAX_ITERATE: usize = 3;
+
+pub struct Page {
+    pub matches: Vec<StoredResource>,
+    pub included: Vec<StoredResource>,
+    pub total: Option<i64>,
+    pub next: Option<After>,
+}
+
+/// A fingerprint of the criteria, bound into the cursor so it cannot be replayed on another search.
+pub fn fingerprint(res_types: &[String], used: &[(String, String)]) -> String {
+    let mut h = sha2::Sha256::new();
+    for t in res_types {
+        h.update(t.as_bytes());
+        h.update([2u8]);
+    }
+    for (k, v) in used.iter().filter(|(k, _)| k != "_type") {
+        h.update([0u8]);
+        h.update(k.as_bytes());
+        h.update([1u8]);
+        h.update(v.as_bytes());
+    }
+    base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, h.finalize().get(..12).unwrap_or_default())
+}
+
+/// Decodes a cursor for this search (400 if altered or from another search).
+pub fn decode_cursor(secret: &[u8], cursor: &str, fp: &str) -> Result<After, ApiError> {
+    let payload = open_cursor(secret, cursor)?;
+    let v: Value = serde_json::from_str(&payload).map_err(|_| ApiError::BadRequest("invalid paging cursor".into()))?;
+    if v["fp"].as_str() != Some(fp) {
+        return Err(ApiError::BadRequest("the paging cursor belongs to a different search".into()));
+    }
+    serde_json::from_value(v["after"].clone()).map_err(|_| ApiError::BadRequest("invalid paging cursor".into()))
+}
+
+pub fn encode_cursor(secret: &[u8], after: &After, fp: &str) -> String {
+    make_cursor(secret, &json!({"after": after, "fp": fp}).to_string())
+}
+
+fn can_include(conn: &mut AnyConnection, access: &AccessContext, r: &StoredResource) -> Result<bool, ApiError> {
+    Ok((access.scopes.allows(&r.res_type, Interaction::Read) || access.scopes.allows(&r.res_type, Interaction::Search))
+        && service::visible(conn, access, r)?)
+}
+
+/// Runs one page.
+pub fn run(conn: &mut AnyConnection, access: &AccessContext, spec: &SearchSpec, after: Option<After>) -> Result<Page, ApiError> {
+    let mut q = spec.query.clone();
+    q.after = after;
+    let count = if spec.summary == Some(Summary::Count) { 0 } else { spec.count };
+    q.limit = count as i64 + 1;
+    let hits = if count == 0 { Vec::new() } else { store_search::find(conn, &q)? };
+    let more = hits.len() > count;
+    let page: Vec<_> = hits.into_iter().take(count).collect();
+    let next = if more { page.last().map(|h| After { keys: h.keys.clone(), seq: h.seq }) } else { None };
+    let seqs: Vec<i64> = page.iter().map(|h| h.seq).collect();
+    let matches = rows::read_many(conn, &seqs)?;
+    let total = if spec.want_total || spec.summary == Some(Summary::Count) { Some(store_search::count(conn, &spec.query)?) } else { None };
+    let included = includes(conn, access, spec, &matches)?;
+    Ok(Page { matches, included, total, next })
+}
+
+fn includes(conn: &mut AnyConnection, access: &AccessContext, spec: &SearchSpec, matches: &[StoredResource]) -> Result<Vec<StoredResource>, ApiError> {
+    let mut seen: HashSet<(String, String)> = matches.iter().map(|r| (r.res_type.clone(), r.res_id.clone())).collect();
+    let mut out: Vec<StoredResource> = Vec::new();
+    let mut frontier: Vec<StoredResource> = matches.to_vec();
+    for round in 0..=MAX_ITERATE {
+        let mut added: Vec<StoredResource> = Vec::new();
+        let active = |i: &&Include| round == 0 || i.iterate;
+        for inc in spec.includes.iter().filter(active) {
+            let sources: Vec<i64> = frontier.iter().filter(|r| r.res_type == inc.source_type).map(|r| r.seq).collect();
+            let params = inc.param.as_ref().map(|p| vec![p.clone()]);
+            for (t, id) in store_search::references_from(conn, &sources, params.as_deref(), inc.target_type.as_deref())? {
+                if out.len() + added.len() >= MAX_INCLUDED || !seen.insert((t.clone(), id.clone())) {
+                    continue;
+                }
+                if let Some(r) = rows::read(conn, &t, &id)? {
+                    if !r.deleted && can_include(conn, access, &r)? {
+                        added.push(r);
+                    }
+                }
+            }
+        }
+        for inc in spec.revincludes.iter().filter(active) {
+            let targets: Vec<(String, String)> = frontier.iter().map(|r| (r.res_type.clone(), r.res_id.clone())).collect();
+            let room = MAX_INCLUDED.saturating_sub(out.len() + added.len()) as i64;
+            let seqs = store_search::referencing(conn, &inc.source_type, inc.param.as_deref(), &targets, room)?;
+            for r in rows::read_many(conn, &seqs)? {
+                if seen.insert((r.res_type.clone(), r.res_id.clone())) && can_include(conn, access, &r)? {
+                    added.push(r);
+                }
+            }
+        }
+        if added.is_empty() {
+            break;
+        }
+        out.extend(added.iter().cloned());
+        frontier = added;
+    }
+    Ok(out)
+}
+
+/// Summary elements of the patient-access types (R4 "Σ" flags); other types keep the elements most
+/// often marked Σ across R4.
+fn summary_elements(res_type: &str) -> &'static [&'static str] {
+    match res_type {
+        "Patient" => &["identifier", "active", "name", "telecom", "gender", "birthDate", "deceasedBoolean", "deceasedDateTime", "address", "managingOrganization", "link"],
+        "Observation" => &["identifier", "basedOn", "partOf", "status", "category", "code", "subject", "focus", "encounter", "effectiveDateTime", "effectivePeriod", "effectiveTiming", "effectiveInstant", "issued", "performer", "valueQuantity", "valueCodeableConcept", "valueString", "valueBoolean", "valueInteger", "valueRange", "valueRatio", "valueSampledData", "valueTime", "valueDateTime", "valuePeriod", "dataAbsentReason", "hasMember", "derivedFrom", "component"],
+        "Appointment" => &["identifier", "status", "serviceCategory", "serviceType", "specialty", "appointmentType", "start", "end", "slot", "participant"],
+        "CarePlan" => &["identifier", "instantiatesCanonical", "instantiatesUri", "basedOn", "replaces", "partOf", "status", "intent", "category", "title", "subject", "encounter", "period", "author"],
+        _ => &["identifier", "status", "category", "code", "type", "name", "subject", "patient", "encounter", "period", "date", "active", "intent", "effectiveDateTime", "authoredOn", "recordedDate", "onsetDateTime", "occurrenceDateTime", "performedDateTime", "performedPeriod", "clinicalStatus", "verificationStatus", "lifecycleStatus", "telecom", "address", "gender", "birthDate"],
+    }
+}
+
+fn subsetted(v: &mut Value) {
+    let tag = json!({"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "SUBSETTED"});
+    if let Some(o) = v.as_object_mut() {
+        let meta = o.entry("meta").or_insert_with(|| json!({}));
+        if let Some(m) = meta.as_object_mut() {
+            let tags = m.entry("tag").or_insert_with(|| json!([]));
+            if let Some(a) = tags.as_array_mut() {
+                a.push(tag);
+            }
+        }
+    }
+}
+
+/// Applies `_summary`/`_elements` to one matched resource.
+fn shape(spec: &SearchSpec, content: &[u8]) -> Result<Option<Vec<u8>>, ApiError> {
+    let keep_only = |keep: &dyn Fn(&str) -> bool| -> Result<Vec<u8>, ApiError> {
+        let mut v: Value = serde_json::from_slice(content).map_err(|e| ApiError::Internal(e.to_string()))?;
+        if let Some(o) = v.as_object_mut() {
+            o.retain(|k, _| matches!(k.as_str(), "resourceType" | "id" | "meta") || keep(k));
+        }
+        subsetted(&mut v);
+        serde_json::to_vec(&v).map_err(|e| ApiError::Internal(e.to_string()))
+    };
+    if let Some(elements) = &spec.elements {
+        return Ok(Some(keep_only(&|k| elements.iter().any(|e| e == k))?));
+    }
+    match spec.summary {
+        None => Ok(None),
+        Some(Summary::Count) => Ok(None),
+        Some(Summary::Data) => Ok(Some(keep_only(&|k| k != "text")?)),
+        Some(Summary::Text) => Ok(Some(keep_only(&|k| k == "text")?)),
+        Some(Summary::True) => {
+            let t = serde_json::from_slice::<Value>(content)
+                .ok()
+                .and_then(|v| v["resourceType"].as_str().map(str::to_string))
+                .unwrap_or_default();
+            let list = summary_elements(&t);
+            Ok(Some(keep_only(&|k| k == "implicitRules" || list.contains(&k))?))
+        }
+    }
+}
+
+/// The searchset Bundle for a page. `self_url`/`next_url` are absolute.
+pub fn to_bundle(spec: &SearchSpec, page: &Page, fhir_base: &str, self_url: String, next_url: Option<String>) -> Result<Vec<u8>, ApiError> {
+    let mut links = vec![("self", self_url)];
+    if let Some(n) = next_url {
+        links.push(("next", n));
+    }
+    let mut shaped: Vec<Option<Vec<u8>>> = Vec::with_capacity(page.matches.len());
+    for r in &page.matches {
+        shaped.push(shape(spec, &r.content)?);
+    }
+    let outcome = (!spec.ignored.is_empty()).then(|| {
+        json!({"resourceType": "OperationOutcome", "issue": spec.ignored.iter().map(|m| json!({
+            "severity": "warning", "code": "not-supported", "diagnostics": format!("ignored: {m}")})).collect::<Vec<_>>()})
+        .to_string()
+        .into_bytes()
+    });
+    let mut entries: Vec<Entry<'_>> = Vec::new();
+    for (r, s) in page.matches.iter().zip(shaped.iter()) {
+        entries.push(Entry {
+            full_url: Some(format!("{fhir_base}/{}/{}", r.res_type, r.res_id)),
+            resource: Some(s.as_deref().unwrap_or(&r.content)),
+            extra: r#""search":{"mode":"match"}"#.to_string(),
+        });
+    }
+    for r in &page.included {
+        entries.push(Entry {
+            full_url: Some(format!("{fhir_base}/{}/{}", r.res_type, r.res_id)),
+            resource: Some(&r.content),
+            extra: r#""search":{"mode":"include"}"#.to_string(),
+        });
+    }
+    if let Some(o) = &outcome {
+        entries.push(Entry { full_url: None, resource: Some(o), extra: r#""search":{"mode":"outcome"}"#.to_string() });
+    }
+    Ok(bundle("searchset", page.total, &links, &entries))
+}
