@@ -68,7 +68,7 @@ pub enum RangeOp {
     Gt,
     /// lt: vl < ql.
     Lt,
-    /// ge: vh >= ql... (value range overlaps or is above): vh > qh or fully inside.
+    /// ge: vh > qh, or the value range is inside the query range.
     Ge,
     Le,
     /// sa: starts after the query range (vl > qh).
@@ -270,12 +270,23 @@ fn range(sql: &mut Sql, op: RangeOp, lo: &str, hi: &str, ql: Bind, qh: Bind) {
             b(sql, &ql);
         }
         RangeOp::Ge => {
-            sql.push(&format!("{hi} >= "));
+            // The range above the value overlaps the target, or the value's range contains it.
+            sql.push(&format!("({hi} > "));
+            b(sql, &qh);
+            sql.push(&format!(" OR ({lo} >= "));
             b(sql, &ql);
+            sql.push(&format!(" AND {hi} <= "));
+            b(sql, &qh);
+            sql.push("))");
         }
         RangeOp::Le => {
-            sql.push(&format!("{lo} <= "));
+            sql.push(&format!("({lo} < "));
+            b(sql, &ql);
+            sql.push(&format!(" OR ({lo} >= "));
+            b(sql, &ql);
+            sql.push(&format!(" AND {hi} <= "));
             b(sql, &qh);
+            sql.push("))");
         }
         RangeOp::Sa => {
             sql.push(&format!("{lo} > "));
@@ -589,7 +600,7 @@ fn keyset(sql: &mut Sql, sort: &[SortKey], kinds: &[KeyKind], after: &After) {
     sql.push("seq > ").int(after.seq);
     for (i, _) in sort.iter().enumerate() {
         if after.keys.get(i).is_some() {
-            sql.push("))");
+            sql.push(")");
         }
     }
     sql.push(")");

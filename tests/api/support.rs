@@ -80,6 +80,7 @@ fn fresh_db(dir: &tempfile::TempDir) -> (String, Option<(String, String)>) {
 
 impl TestApp {
     pub fn new() -> TestApp {
+        let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("warn").try_init();
         let dir = tempfile::tempdir().expect("temp dir");
         let (db_url, pg_drop) = fresh_db(&dir);
         let store = Store::open(&db_url, 4).expect("open store");
