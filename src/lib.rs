@@ -9,6 +9,7 @@ pub mod demo;
 pub mod error;
 pub mod fhir;
 pub mod import;
+pub mod reindex;
 pub mod seed;
 pub mod smart;
 pub mod store;

@@ -49,6 +49,13 @@ enum Command {
         #[arg(long, env = "BEDSIDE_BASE_URL", default_value = "http://127.0.0.1:8080")]
         base_url: String,
     },
+    /// Rebuild every search index row and compartment from the stored resources.
+    Reindex {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Print the search parameters served, per resource type, as Markdown (generated from the registry).
+    SearchParams,
     /// Create or upgrade the database schema and exit.
     Migrate {
         #[command(flatten)]
@@ -75,6 +82,11 @@ fn main() -> ExitCode {
         Command::Import { db, paths, base_url } => import(db, paths, base_url),
         Command::Token { db, scope, patient, expires_in, base_url } => {
             print_token(db, scope, patient, expires_in, base_url)
+        }
+        Command::Reindex { db } => reindex(db),
+        Command::SearchParams => {
+            print!("{}", bedside::fhir::capability::search_parameters_markdown());
+            Ok(())
         }
         Command::Migrate { db } => Store::open(&db.url(), 1).map(|_| ()).map_err(|e| e.to_string()),
     };
@@ -106,6 +118,16 @@ fn print_token(db: DbArgs, scope: String, patient: Option<String>, expires_in: u
         },
     )?;
     println!("{tok}");
+    Ok(())
+}
+
+fn reindex(db: DbArgs) -> Result<(), String> {
+    let store = Store::open(&db.url(), 2).map_err(|e| e.to_string())?;
+    let bar = indicatif::ProgressBar::new_spinner();
+    let n = bedside::reindex::reindex_all(&store, 500, |done| bar.set_message(format!("{done} resources re-indexed")))
+        .map_err(|e| e.to_string())?;
+    bar.finish_and_clear();
+    println!("Re-indexed {n} resources.");
     Ok(())
 }
 

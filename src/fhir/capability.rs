@@ -76,3 +76,22 @@ pub fn capability_statement(base_url: &str, fhir_base: &str) -> Value {
         }]
     })
 }
+
+/// The served search parameters as Markdown, per type (`bedside search-params`, docs/search-parameters.md).
+pub fn search_parameters_markdown() -> String {
+    let registry = Registry::global();
+    let mut out = String::from(
+        "# Search parameters\n\nGenerated from the registry (`conformance/search-parameters.json`, the official FHIR R4 \
+         definitions) by `bedside search-params`; a test keeps this file current.\n\n\
+         Every type also takes `_id`, `_lastUpdated`, `_tag`, `_profile`, `_security`, `_source`, and the result \
+         parameters `_count`, `_sort`, `_total`, `_summary`, `_elements`, `_include`, `_revinclude` (`:iterate`), \
+         chained parameters and `_has`.\n",
+    );
+    for t in SUPPORTED_TYPES {
+        out.push_str(&format!("\n## {t}\n\n| parameter | type | expression |\n|---|---|---|\n"));
+        for p in registry.params_for(t).into_iter().filter(|p| searchable(p.kind) && !p.code.starts_with('_')) {
+            out.push_str(&format!("| `{}` | {} | `{}` |\n", p.code, type_name(p.kind), p.expression_text.replace('|', "\\|")));
+        }
+    }
+    out
+}

@@ -39,3 +39,41 @@ fn health_endpoints() {
     let r = app.send(app.req("GET", &format!("{}/nothing-here", app.base), None)).expect(404);
     assert_eq!(r.json()["resourceType"], "OperationOutcome");
 }
+
+#[test]
+fn search_parameter_doc_is_generated_from_the_registry() {
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/search-parameters.md")).unwrap();
+    let generated = bedside::fhir::capability::search_parameters_markdown();
+    assert!(committed == generated, "docs/search-parameters.md is stale: run `cargo run -q -- search-params > docs/search-parameters.md`");
+    // Every parameter in the doc is advertised for its type and accepted by the search.
+    let app = TestApp::new();
+    let t = app.admin();
+    let cs = app.send(app.req("GET", "/metadata", None)).expect(200).json();
+    for r in cs["rest"][0]["resource"].as_array().unwrap() {
+        let ty = r["type"].as_str().unwrap();
+        for p in r["searchParam"].as_array().unwrap() {
+            let name = p["name"].as_str().unwrap();
+            if name.starts_with('_') {
+                continue;
+            }
+            assert!(generated.contains(&format!("| `{name}` |")), "{ty}.{name} missing from the doc");
+            let r = app.get(&format!("/{ty}?{name}:missing=true&_count=0"), &t);
+            assert_eq!(r.status, 200, "{ty}?{name}: {}", r.text());
+        }
+    }
+}
+
+#[test]
+fn reindex_rebuilds_the_indexes() {
+    let app = TestApp::new();
+    let t = app.admin();
+    let pid = app.create(&crate::support::patient("Reindex"));
+    app.create(&crate::support::observation(&pid, "70"));
+    let deleted = app.create(&crate::support::patient("Gone"));
+    app.delete(&format!("/Patient/{deleted}"), &t).expect(204);
+    let n = bedside::reindex::reindex_all(&app.state.store, 2, |_| {}).unwrap();
+    assert_eq!(n, 3);
+    assert_eq!(app.get("/Patient?family=reindex", &t).json()["total"], 1);
+    assert_eq!(app.get(&format!("/Observation?patient={pid}"), &t).json()["total"], 1);
+    assert_eq!(app.get("/Patient?family=gone", &t).json()["total"], 0);
+}
