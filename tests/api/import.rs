@@ -7,6 +7,7 @@ use bedside::import::import_paths;
 
 use crate::support::{shared_data, TestApp};
 
+
 #[test]
 fn import_reports_bad_files_and_keeps_going() {
     let app = TestApp::new();
@@ -81,6 +82,54 @@ fn all_synthea_bundles_load_completely() {
     }
     let active = app.get("/CarePlan?status=active&_count=0", &app.admin()).expect(200).json();
     assert_eq!(active["total"], 68);
+    search_matches_the_data(&app, &data.join("synthea"));
+}
+
+/// Search results over the Synthea set compared with what a plain scan of the source files finds.
+fn search_matches_the_data(app: &TestApp, dir: &std::path::Path) {
+    use time::format_description::well_known::Rfc3339;
+    let mut resources: Vec<serde_json::Value> = Vec::new();
+    for f in std::fs::read_dir(dir).unwrap().filter_map(|e| e.ok()).map(|e| e.path()) {
+        if f.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue;
+        }
+        let b: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+        resources.extend(b["entry"].as_array().unwrap().iter().map(|e| e["resource"].clone()));
+    }
+    let of = |t: &'static str| resources.iter().filter(move |r| r["resourceType"] == t);
+    let total = |q: &str| app.get(&format!("{q}&_count=0"), &app.admin()).expect(200).json()["total"].as_i64().unwrap() as usize;
+    let has_coding = |cc: &serde_json::Value, system: &str, code: &str| {
+        cc["coding"].as_array().into_iter().flatten().any(|c| c["system"] == system && c["code"] == code)
+    };
+    assert_eq!(total("/Patient?gender=female"), of("Patient").filter(|p| p["gender"] == "female").count());
+    assert_eq!(total("/Patient?birthdate=lt1950"), of("Patient").filter(|p| p["birthDate"].as_str().unwrap() < "1950").count());
+    assert_eq!(total("/Patient?deceased=true"), of("Patient").filter(|p| p.get("deceasedDateTime").is_some()).count());
+    for code in ["8302-2", "29463-7", "4548-4", "72514-3"] {
+        let n = of("Observation").filter(|o| has_coding(&o["code"], "http://loinc.org", code)).count();
+        assert_eq!(total(&format!("/Observation?code=http://loinc.org|{code}")), n, "code {code}");
+    }
+    let vitals = of("Observation")
+        .filter(|o| o["category"].as_array().into_iter().flatten().any(|c| has_coding(c, "http://terminology.hl7.org/CodeSystem/observation-category", "vital-signs")))
+        .count();
+    assert_eq!(total("/Observation?category=vital-signs"), vitals);
+    let cutoff = time::OffsetDateTime::parse("2015-01-01T00:00:00Z", &Rfc3339).unwrap();
+    let recent = of("Observation")
+        .filter(|o| o["effectiveDateTime"].as_str().and_then(|d| time::OffsetDateTime::parse(d, &Rfc3339).ok()).is_some_and(|d| d >= cutoff))
+        .count();
+    assert_eq!(total("/Observation?date=ge2015-01-01T00:00:00Z"), recent);
+    let ambulatory = of("Encounter").filter(|e| e["class"]["code"] == "AMB").count();
+    assert_eq!(total("/Encounter?class=AMB"), ambulatory);
+    // Per patient: observations in the compartment equal those whose subject is the patient.
+    let p0 = of("Patient").next().unwrap();
+    let synthea_id = p0["identifier"][0]["value"].as_str().unwrap();
+    let found = app.get(&format!("/Patient?identifier={synthea_id}"), &app.admin()).expect(200).json();
+    assert_eq!(found["total"], 1);
+    let pid = found["entry"][0]["resource"]["id"].as_str().unwrap().to_string();
+    let mine = of("Observation").filter(|o| o["subject"]["reference"].as_str() == Some(&format!("urn:uuid:{}", p0["id"].as_str().unwrap()))).count();
+    assert_eq!(total(&format!("/Observation?patient={pid}")), mine);
+    let t = app.token("patient/*.read", Some(&pid));
+    let own = app.get("/Observation?_count=0", &t).expect(200).json()["total"].as_i64().unwrap() as usize;
+    assert_eq!(own, mine, "a patient token sees exactly its own observations");
 }
 
 #[test]
