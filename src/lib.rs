@@ -4,6 +4,7 @@
 //! access context), `store` (diesel over SQLite or PostgreSQL), plus `config`, `error`, the demo data
 //! set and the importer.
 
+pub mod bench;
 pub mod config;
 pub mod demo;
 pub mod error;

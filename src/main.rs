@@ -56,6 +56,20 @@ enum Command {
     },
     /// Print the search parameters served, per resource type, as Markdown (generated from the registry).
     SearchParams,
+    /// Benchmark the main searches on N imported Synthea patients (use a release build).
+    Bench {
+        /// Folder of Synthea R4 Bundles (one patient each; reused in turn to reach --patients).
+        #[arg(long, default_value = "../shared/data/synthea")]
+        data: std::path::PathBuf,
+        #[arg(long, default_value_t = 100)]
+        patients: usize,
+        /// Database to load into (default: a fresh temporary SQLite file). Use an empty database.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Timed runs per measurement (the median is reported).
+        #[arg(long, default_value_t = 15)]
+        repeat: usize,
+    },
     /// Create or upgrade the database schema and exit.
     Migrate {
         #[command(flatten)]
@@ -84,6 +98,7 @@ fn main() -> ExitCode {
             print_token(db, scope, patient, expires_in, base_url)
         }
         Command::Reindex { db } => reindex(db),
+        Command::Bench { data, patients, database_url, repeat } => bench(data, patients, database_url, repeat),
         Command::SearchParams => {
             print!("{}", bedside::fhir::capability::search_parameters_markdown());
             Ok(())
@@ -118,6 +133,15 @@ fn print_token(db: DbArgs, scope: String, patient: Option<String>, expires_in: u
         },
     )?;
     println!("{tok}");
+    Ok(())
+}
+
+fn bench(data: std::path::PathBuf, patients: usize, database_url: Option<String>, repeat: usize) -> Result<(), String> {
+    let dir = std::env::temp_dir().join(format!("bedside-bench-{}", std::process::id()));
+    let url = database_url.unwrap_or_else(|| dir.join("bench.db").to_string_lossy().into_owned());
+    let result = bedside::bench::run(&bedside::bench::BenchArgs { data, patients, database_url: url, repeat: repeat.max(1) });
+    let _ = std::fs::remove_dir_all(&dir);
+    println!("{}", result?);
     Ok(())
 }
 

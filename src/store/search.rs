@@ -347,7 +347,9 @@ fn condition(sql: &mut Sql, alias: &str, types: &[String], c: &Condition) {
             sub(sql, "idx_string", param);
             match value {
                 StringMatch::StartsWith(v) => {
-                    sql.push(" AND norm LIKE ").text(&format!("{}%", like_escape(v))).push(" ESCAPE '\\'");
+                    // A bytewise range is exactly "starts with" and can use the index on both backends.
+                    sql.push(" AND norm{COLLATE} >= ").text(v);
+                    sql.push(" AND norm{COLLATE} < ").text(&format!("{v}{}", char::MAX));
                 }
                 StringMatch::Contains(v) => {
                     sql.push(" AND norm LIKE ").text(&format!("%{}%", like_escape(v))).push(" ESCAPE '\\'");
@@ -772,7 +774,8 @@ pub fn explain(conn: &mut AnyConnection, q: &Query) -> StoreResult<String> {
     sql.push(" ORDER BY r.seq LIMIT ").int(q.limit);
     let lines: Vec<String> = match conn {
         AnyConnection::Postgresql(c) => {
-            let mut query = diesel::sql_query(format!("EXPLAIN {}", numbered(&sql.text))).into_boxed::<diesel::pg::Pg>();
+            let text = numbered(&sql.text).replace("{COLLATE}", " COLLATE \"C\"");
+            let mut query = diesel::sql_query(format!("EXPLAIN {text}")).into_boxed::<diesel::pg::Pg>();
             for b in &sql.binds {
                 query = match b {
                     Bind::Text(s) => query.bind::<Text, _>(s.clone()),
@@ -783,7 +786,7 @@ pub fn explain(conn: &mut AnyConnection, q: &Query) -> StoreResult<String> {
             query.load::<PgPlanRow>(c)?.into_iter().map(|r| r.plan).collect()
         }
         AnyConnection::Sqlite(c) => {
-            let text = format!("EXPLAIN QUERY PLAN {}", sql.text.replace("FALSE", "0"));
+            let text = format!("EXPLAIN QUERY PLAN {}", sql.text.replace("FALSE", "0").replace("{COLLATE}", ""));
             let mut query = diesel::sql_query(text).into_boxed::<diesel::sqlite::Sqlite>();
             for b in &sql.binds {
                 query = match b {

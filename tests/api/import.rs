@@ -171,3 +171,25 @@ fn demo_seed_is_idempotent_and_has_care_plans() {
     let none = app.get(&format!("/CarePlan?patient={other}"), &t).expect(200).json();
     assert_eq!(none["total"], 0);
 }
+
+#[test]
+fn bench_runs_and_reports_plans() {
+    let Some(data) = shared_data() else {
+        eprintln!("skipped: ../shared/data is not present");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let url = match crate::support::postgres_base() {
+        Some(_) => {
+            // The bench loads into the database it is given; use a TestApp's fresh database.
+            let app = TestApp::new();
+            let out = bedside::bench::run(&bedside::bench::BenchArgs { data: data.join("synthea"), patients: 2, database_url: app.db_url.clone(), repeat: 1 }).unwrap();
+            assert!(out.contains("page 20 / page 1") && out.contains("Query plans"), "{out}");
+            return;
+        }
+        None => dir.path().join("bench.db").to_string_lossy().into_owned(),
+    };
+    let out = bedside::bench::run(&bedside::bench::BenchArgs { data: data.join("synthea"), patients: 2, database_url: url, repeat: 1 }).unwrap();
+    assert!(out.contains("× baseline"), "{out}");
+    assert!(out.contains("idx_string_lookup") || out.contains("idx_string"), "plans show the index: {out}");
+}
