@@ -36,7 +36,23 @@ pub fn capability_statement(base_url: &str, fhir_base: &str) -> Value {
                 .filter(|p| searchable(p.kind))
                 .map(|p| json!({"name": p.code, "definition": p.url, "type": type_name(p.kind)}))
                 .collect();
-            json!({
+            let includes: Vec<String> = registry
+                .params_for(t)
+                .into_iter()
+                .filter(|p| p.kind == ParamType::Reference)
+                .map(|p| format!("{t}:{}", p.code))
+                .collect();
+            let revincludes: Vec<String> = SUPPORTED_TYPES
+                .iter()
+                .flat_map(|source| {
+                    registry
+                        .params_for(source)
+                        .into_iter()
+                        .filter(|p| p.kind == ParamType::Reference && p.targets.iter().any(|x| x == t))
+                        .map(move |p| format!("{source}:{}", p.code))
+                })
+                .collect();
+            let mut r = json!({
                 "type": t,
                 "interaction": [
                     {"code": "read"}, {"code": "vread"}, {"code": "update"}, {"code": "patch"},
@@ -50,7 +66,15 @@ pub fn capability_statement(base_url: &str, fhir_base: &str) -> Value {
                 "conditionalUpdate": true,
                 "conditionalDelete": "not-supported",
                 "searchParam": params
-            })
+            });
+            // FHIR forbids empty arrays.
+            if !includes.is_empty() {
+                r["searchInclude"] = json!(includes);
+            }
+            if !revincludes.is_empty() {
+                r["searchRevInclude"] = json!(revincludes);
+            }
+            r
         })
         .collect();
     json!({

@@ -21,11 +21,19 @@ fn capability_statement_matches_what_is_served() {
     for p in ["patient", "code", "category", "date", "_id", "_lastUpdated"] {
         assert!(params.contains(&p), "Observation searchParam {p} missing: {params:?}");
     }
+    let includes: Vec<&str> = obs["searchInclude"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+    assert!(includes.contains(&"Observation:patient"), "{includes:?}");
+    let careplan = resources.iter().find(|r| r["type"] == "Appointment").unwrap();
+    let rev: Vec<&str> = careplan["searchRevInclude"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+    assert!(rev.contains(&"CarePlan:activity-reference"), "{rev:?}");
     // Every advertised type answers a search.
     let t = app.admin();
     for ty in SUPPORTED_TYPES {
         app.get(&format!("/{ty}"), &t).expect(200);
     }
+    // It is itself a valid R4 resource.
+    bedside_model::validate_json(cs.to_string().as_bytes()).unwrap();
+    assert_eq!(bedside::fhir::validate::validate_values(&cs), vec![]);
     // The XML rendering works too.
     let x = app.send(app.req("GET", "/metadata?_format=xml", None)).expect(200);
     assert!(x.text().contains("<CapabilityStatement"));

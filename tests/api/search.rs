@@ -327,3 +327,23 @@ fn system_search_and_lenient_handling() {
     assert!(outcome["resource"].to_string().contains("bogus"));
     assert!(!lenient["link"][0]["url"].as_str().unwrap().contains("bogus"), "self link shows what was used");
 }
+
+#[test]
+fn meta_parameters() {
+    let app = edge_cases();
+    let t = app.admin();
+    let p1 = app.get("/Patient/p1", &t).json();
+    let updated = p1["meta"]["lastUpdated"].as_str().unwrap().to_string();
+    assert_eq!(ids(&app.get(&format!("/Patient?_lastUpdated=ge{}&_id=p1,p2", &updated[..19]), &t).json()), ["p1", "p2"]);
+    assert_eq!(ids(&app.get("/Patient?_lastUpdated=lt2000-01-01", &t).json()), Vec::<String>::new());
+    assert_eq!(app.get("/Patient?_lastUpdated=gt2000-01-01&_count=0", &t).json()["total"], 3);
+    // A CarePlan's activity.reference points at Appointments: revinclude from the appointment side.
+    put(&app, json!({"resourceType": "Appointment", "id": "a1", "status": "booked",
+        "participant": [{"actor": {"reference": "Patient/p1"}, "status": "accepted"}]}));
+    put(&app, json!({"resourceType": "CarePlan", "id": "cp1", "status": "active", "intent": "plan",
+        "subject": {"reference": "Patient/p1"}, "activity": [{"reference": {"reference": "Appointment/a1"}}]}));
+    let b = app.get("/CarePlan?patient=p1&status=active&_include=CarePlan:activity-reference", &t).json();
+    assert!(b["entry"].as_array().unwrap().iter().any(|e| e["search"]["mode"] == "include" && e["resource"]["id"] == "a1"), "{b}");
+    assert_eq!(ids(&app.get("/Appointment?patient=p1&status=booked", &t).json()), ["a1"]);
+    assert_eq!(ids(&app.get("/CarePlan?activity-reference=Appointment/a1", &t).json()), ["cp1"]);
+}
