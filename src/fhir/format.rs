@@ -30,7 +30,7 @@ fn format_of_mime(m: &str) -> Option<Format> {
     }
 }
 
-fn query_param<'a>(req: &'a HttpRequest, name: &str) -> Option<String> {
+fn query_param(req: &HttpRequest, name: &str) -> Option<String> {
     url::form_urlencoded::parse(req.query_string().as_bytes())
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Bedside's integration tests: one binary, files mirror the API. Every test starts the real app on
 //! its own fresh database (SQLite by default; PostgreSQL when BEDSIDE_TEST_POSTGRES is set).
 
