@@ -184,7 +184,7 @@ pub fn update(
     resource::check_type(res_type)?;
     resource::check_id(id)?;
     let validated = resource::validate(body, res_type, IdRule::MustEqual(id))?;
-    let current = rows::read(conn, res_type, id)?;
+    let current = rows::read_for_update(conn, res_type, id)?;
     match &current {
         Some(cur) if !cur.deleted => {
             access.require(res_type, Interaction::Update)?;
@@ -252,7 +252,7 @@ pub fn delete(conn: &mut AnyConnection, access: &AccessContext, res_type: &str, 
     resource::check_type(res_type)?;
     access.require(res_type, Interaction::Delete)?;
     resource::check_id(id)?;
-    let Some(cur) = rows::read(conn, res_type, id)? else { return Ok(()) };
+    let Some(cur) = rows::read_for_update(conn, res_type, id)? else { return Ok(()) };
     if !visible(conn, access, &cur)? {
         return Err(not_found(res_type, id));
     }

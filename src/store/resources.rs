@@ -44,6 +44,21 @@ pub fn read(conn: &mut AnyConnection, res_type: &str, res_id: &str) -> StoreResu
         .optional()?)
 }
 
+/// The current row, locked for the rest of the write transaction so concurrent writers of the same
+/// resource queue up instead of failing (PostgreSQL `FOR UPDATE`; a SQLite write transaction already
+/// holds the database's write lock).
+pub fn read_for_update(conn: &mut AnyConnection, res_type: &str, res_id: &str) -> StoreResult<Option<StoredResource>> {
+    match conn {
+        AnyConnection::Postgresql(c) => Ok(resources::table
+            .filter(resources::res_type.eq(res_type))
+            .filter(resources::res_id.eq(res_id))
+            .for_update()
+            .first::<StoredResource>(c)
+            .optional()?),
+        AnyConnection::Sqlite(_) => read(conn, res_type, res_id),
+    }
+}
+
 /// Current, non-deleted rows by sequence number, in the order given.
 pub fn read_many(conn: &mut AnyConnection, seqs: &[i64]) -> StoreResult<Vec<StoredResource>> {
     if seqs.is_empty() {

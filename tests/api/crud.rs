@@ -248,3 +248,41 @@ fn decimal_precision_is_preserved() {
     let r = app.get(&format!("/Observation/{oid}"), &app.admin()).expect(200);
     assert!(r.text().contains("\"value\":1.50"), "{}", r.text());
 }
+
+#[test]
+fn concurrent_updates_lose_nothing() {
+    let app = TestApp::new();
+    let t = app.admin();
+    let id = app.create(&patient("Race"));
+    std::thread::scope(|s| {
+        for w in 0..6 {
+            let (app, t, id) = (&app, &t, &id);
+            s.spawn(move || {
+                for i in 0..5 {
+                    let mut p = patient(&format!("W{w}-{i}"));
+                    p["id"] = json!(id);
+                    let r = app.put_json(&format!("/Patient/{id}"), t, &p);
+                    assert_eq!(r.status, 200, "{}", r.text());
+                }
+            });
+        }
+    });
+    let current = app.get(&format!("/Patient/{id}"), &t).expect(200).json();
+    assert_eq!(current["meta"]["versionId"], "31", "every update is a version");
+    let h = app.get(&format!("/Patient/{id}/_history?_count=100"), &t).expect(200).json();
+    assert_eq!(h["entry"].as_array().unwrap().len(), 31);
+    // Concurrent creates of the same new id: one creates, the others update.
+    let new_id = "race-new";
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            let (app, t) = (&app, &t);
+            s.spawn(move || {
+                let mut p = patient("New");
+                p["id"] = json!(new_id);
+                let r = app.put_json(&format!("/Patient/{new_id}"), t, &p);
+                assert!(r.status == 200 || r.status == 201, "{}", r.text());
+            });
+        }
+    });
+    assert_eq!(app.get(&format!("/Patient/{new_id}"), &t).json()["meta"]["versionId"], "4");
+}

@@ -11,6 +11,24 @@ use crate::smart::access::AccessContext;
 use crate::store::write_tx;
 use crate::AppState;
 
+/// Runs a write transaction, retrying (a few times) when another request changed the same resource
+/// between our read and our write. Requests with `If-Match` are not retried: they asked for a version.
+fn retrying<T>(
+    c: &mut crate::store::AnyConnection,
+    retry: bool,
+    mut f: impl FnMut(&mut crate::store::AnyConnection) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let attempts = if retry { 5 } else { 1 };
+    let mut last = None;
+    for _ in 0..attempts {
+        match write_tx(c, &mut f) {
+            Err(ApiError::Conflict(m)) => last = Some(ApiError::Conflict(m)),
+            other => return other,
+        }
+    }
+    Err(last.unwrap_or_else(|| ApiError::Conflict("concurrent update".into())))
+}
+
 fn done_response(req: &HttpRequest, state: &AppState, out: Output, done: &Done) -> Result<HttpResponse, ApiError> {
     let mut b: HttpResponseBuilder = if done.status == 201 { HttpResponse::Created() } else { HttpResponse::Ok() };
     version_headers(&mut b, done.version_id, &done.last_updated);
@@ -62,7 +80,7 @@ pub async fn update(
     let value = parse_body(&req, &body)?;
     let expected = if_match(&req)?;
     let done = db(&state, move |c| {
-        write_tx(c, |c| service::update(c, &access, &res_type, &id, value, expected))
+        retrying(c, expected.is_none(), |c| service::update(c, &access, &res_type, &id, value.clone(), expected))
     })
     .await?;
     done_response(&req, &state, out, &done)
@@ -82,7 +100,7 @@ pub async fn conditional_update(
     let value = parse_body(&req, &body)?;
     let query = req.query_string().to_string();
     let done = db(&state, move |c| {
-        write_tx(c, |c| service::conditional_update(c, &access, &res_type, &query, value))
+        retrying(c, true, |c| service::conditional_update(c, &access, &res_type, &query, value.clone()))
     })
     .await?;
     done_response(&req, &state, out, &done)
@@ -108,7 +126,7 @@ pub async fn patch(
         .map_err(|e| ApiError::BadRequest(format!("the patch is not valid JSON: {e}")))?;
     let expected = if_match(&req)?;
     let done = db(&state, move |c| {
-        write_tx(c, |c| service::patch(c, &access, &res_type, &id, ops, expected))
+        retrying(c, expected.is_none(), |c| service::patch(c, &access, &res_type, &id, ops.clone(), expected))
     })
     .await?;
     done_response(&req, &state, out, &done)
@@ -120,6 +138,6 @@ pub async fn delete(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (res_type, id) = path.into_inner();
-    db(&state, move |c| write_tx(c, |c| service::delete(c, &access, &res_type, &id))).await?;
+    db(&state, move |c| retrying(c, true, |c| service::delete(c, &access, &res_type, &id))).await?;
     Ok(HttpResponse::NoContent().finish())
 }
