@@ -67,6 +67,9 @@ pub fn capability_statement(base_url: &str, fhir_base: &str) -> Value {
                 "conditionalDelete": "not-supported",
                 "searchParam": params
             });
+            if *t == "Patient" {
+                r["operation"] = json!([{"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"}]);
+            }
             // FHIR forbids empty arrays.
             if !includes.is_empty() {
                 r["searchInclude"] = json!(includes);

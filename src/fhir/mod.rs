@@ -33,6 +33,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("", web::get().to(search_h::search_system))
             .route("/", web::get().to(search_h::search_system))
             .route("/_history", web::get().to(history::system))
+            .route("/Patient/{id}/$everything", web::get().to(handlers::everything::patient_everything))
             .route("/{type}/_search", web::post().to(search_h::search_post))
             .route("/{type}/_history", web::get().to(history::of_type))
             .route("/{type}/{id}/_history", web::get().to(history::instance))

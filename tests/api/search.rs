@@ -347,3 +347,26 @@ fn meta_parameters() {
     assert_eq!(ids(&app.get("/Appointment?patient=p1&status=booked", &t).json()), ["a1"]);
     assert_eq!(ids(&app.get("/CarePlan?activity-reference=Appointment/a1", &t).json()), ["cp1"]);
 }
+
+#[test]
+fn patient_everything() {
+    let app = edge_cases();
+    let t = app.admin();
+    let b = app.get("/Patient/p1/$everything", &t).expect(200).json();
+    let got: Vec<String> = b["entry"].as_array().unwrap().iter().map(|e| e["resource"]["id"].as_str().unwrap().to_string()).collect();
+    for id in ["p1", "o1", "o2", "o3", "dr1"] {
+        assert!(got.contains(&id.to_string()), "{id} missing from {got:?}");
+    }
+    assert!(!got.contains(&"o4".to_string()) && !got.contains(&"p2".to_string()), "{got:?}");
+    assert_eq!(b["total"], 4, "p1 and its three observations");
+    let paged = app.get("/Patient/p1/$everything?_count=2", &t).expect(200).json();
+    let next = paged["link"].as_array().unwrap().iter().find(|l| l["relation"] == "next").expect("next");
+    app.get(next["url"].as_str().unwrap(), &t).expect(200);
+    let typed = app.get("/Patient/p1/$everything?_type=Observation", &t).expect(200).json();
+    assert_eq!(typed["total"], 3);
+    // A patient token reaches only its own $everything.
+    let pt = app.token("patient/*.read", Some("p1"));
+    app.get("/Patient/p1/$everything", &pt).expect(200);
+    app.get("/Patient/p2/$everything", &pt).expect(404);
+    app.get("/Patient/p1/$everything?bogus=1", &t).expect(400);
+}
