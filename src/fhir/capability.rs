@@ -6,20 +6,6 @@ use serde_json::{json, Value};
 use super::search::registry::{ParamType, Registry};
 use super::types::SUPPORTED_TYPES;
 
-fn type_name(t: ParamType) -> &'static str {
-    match t {
-        ParamType::Number => "number",
-        ParamType::Date => "date",
-        ParamType::String => "string",
-        ParamType::Token => "token",
-        ParamType::Reference => "reference",
-        ParamType::Composite => "composite",
-        ParamType::Quantity => "quantity",
-        ParamType::Uri => "uri",
-        ParamType::Special => "special",
-    }
-}
-
 /// Whether a parameter of this type can be searched (composite and special ones are not yet).
 pub fn searchable(t: ParamType) -> bool {
     !matches!(t, ParamType::Composite | ParamType::Special)
@@ -34,7 +20,7 @@ pub fn capability_statement(base_url: &str, fhir_base: &str) -> Value {
                 .params_for(t)
                 .into_iter()
                 .filter(|p| searchable(p.kind))
-                .map(|p| json!({"name": p.code, "definition": p.url, "type": type_name(p.kind)}))
+                .map(|p| json!({"name": p.code, "definition": p.url, "type": p.kind.as_code()}))
                 .collect();
             let includes: Vec<String> = registry
                 .params_for(t)
@@ -117,7 +103,7 @@ pub fn search_parameters_markdown() -> String {
     for t in SUPPORTED_TYPES {
         out.push_str(&format!("\n## {t}\n\n| parameter | type | expression |\n|---|---|---|\n"));
         for p in registry.params_for(t).into_iter().filter(|p| searchable(p.kind) && !p.code.starts_with('_')) {
-            out.push_str(&format!("| `{}` | {} | `{}` |\n", p.code, type_name(p.kind), p.expression_text.replace('|', "\\|")));
+            out.push_str(&format!("| `{}` | {} | `{}` |\n", p.code, p.kind.as_code(), p.expression_text.replace('|', "\\|")));
         }
     }
     out

@@ -234,9 +234,8 @@ fn table_name(t: IndexTable) -> &'static str {
     }
 }
 
-/// Appends the range comparison for index columns `lo`/`hi` against the query range.
-fn range(sql: &mut Sql, op: RangeOp, lo: &str, hi: &str, ql: Bind, qh: Bind) {
-    let b = |sql: &mut Sql, v: &Bind| match v {
+fn bind(sql: &mut Sql, v: &Bind) {
+    match v {
         Bind::Int(i) => {
             sql.int(*i);
         }
@@ -246,61 +245,52 @@ fn range(sql: &mut Sql, op: RangeOp, lo: &str, hi: &str, ql: Bind, qh: Bind) {
         Bind::Text(t) => {
             sql.text(t);
         }
+    }
+}
+
+/// Appends the range comparison for index columns `lo`/`hi` against the query range `[ql, qh]`
+/// (R4 search prefixes on ranges).
+fn range(sql: &mut Sql, op: RangeOp, lo: &str, hi: &str, ql: Bind, qh: Bind) {
+    let cmp = |sql: &mut Sql, col: &str, o: &str, v: &Bind| {
+        sql.push(&format!("{col} {o} "));
+        bind(sql, v);
+    };
+    // The target range lies inside the query range.
+    let inside = |sql: &mut Sql| {
+        sql.push("(");
+        cmp(sql, lo, ">=", &ql);
+        sql.push(" AND ");
+        cmp(sql, hi, "<=", &qh);
+        sql.push(")");
     };
     match op {
-        RangeOp::Eq => {
-            sql.push(&format!("{lo} >= "));
-            b(sql, &ql);
-            sql.push(&format!(" AND {hi} <= "));
-            b(sql, &qh);
-        }
+        RangeOp::Eq => inside(sql),
         RangeOp::Ne => {
-            sql.push(&format!("NOT ({lo} >= "));
-            b(sql, &ql);
-            sql.push(&format!(" AND {hi} <= "));
-            b(sql, &qh);
+            sql.push("NOT ");
+            inside(sql);
+        }
+        RangeOp::Gt => cmp(sql, hi, ">", &qh),
+        RangeOp::Lt => cmp(sql, lo, "<", &ql),
+        // The range above (below) the value overlaps the target, or the value's range contains it.
+        RangeOp::Ge | RangeOp::Le => {
+            sql.push("(");
+            if op == RangeOp::Ge {
+                cmp(sql, hi, ">", &qh);
+            } else {
+                cmp(sql, lo, "<", &ql);
+            }
+            sql.push(" OR ");
+            inside(sql);
             sql.push(")");
         }
-        RangeOp::Gt => {
-            sql.push(&format!("{hi} > "));
-            b(sql, &qh);
-        }
-        RangeOp::Lt => {
-            sql.push(&format!("{lo} < "));
-            b(sql, &ql);
-        }
-        RangeOp::Ge => {
-            // The range above the value overlaps the target, or the value's range contains it.
-            sql.push(&format!("({hi} > "));
-            b(sql, &qh);
-            sql.push(&format!(" OR ({lo} >= "));
-            b(sql, &ql);
-            sql.push(&format!(" AND {hi} <= "));
-            b(sql, &qh);
-            sql.push("))");
-        }
-        RangeOp::Le => {
-            sql.push(&format!("({lo} < "));
-            b(sql, &ql);
-            sql.push(&format!(" OR ({lo} >= "));
-            b(sql, &ql);
-            sql.push(&format!(" AND {hi} <= "));
-            b(sql, &qh);
-            sql.push("))");
-        }
-        RangeOp::Sa => {
-            sql.push(&format!("{lo} > "));
-            b(sql, &qh);
-        }
-        RangeOp::Eb => {
-            sql.push(&format!("{hi} < "));
-            b(sql, &ql);
-        }
+        RangeOp::Sa => cmp(sql, lo, ">", &qh),
+        RangeOp::Eb => cmp(sql, hi, "<", &ql),
         RangeOp::Ap => {
-            sql.push(&format!("{lo} <= "));
-            b(sql, &qh);
-            sql.push(&format!(" AND {hi} >= "));
-            b(sql, &ql);
+            sql.push("(");
+            cmp(sql, lo, "<=", &qh);
+            sql.push(" AND ");
+            cmp(sql, hi, ">=", &ql);
+            sql.push(")");
         }
     }
 }
@@ -361,13 +351,13 @@ fn condition(sql: &mut Sql, alias: &str, types: &[String], c: &Condition) {
             sql.push(")");
         }
         Condition::Date { param, op, low, high } => {
-            let negate = *op == RangeOp::Ne;
+            let (negate, op) = split_ne(*op);
             if negate {
                 sql.push("NOT ");
             }
             sub(sql, "idx_date", param);
             sql.push(" AND ");
-            range(sql, if negate { RangeOp::Eq } else { *op }, "low", "high", Bind::Int(*low), Bind::Int(*high));
+            range(sql, op, "low", "high", Bind::Int(*low), Bind::Int(*high));
             sql.push(")");
         }
         Condition::Reference { param, target_type, target_id, url } => {
@@ -384,13 +374,12 @@ fn condition(sql: &mut Sql, alias: &str, types: &[String], c: &Condition) {
             sql.push(")");
         }
         Condition::Quantity { param, op, low, high, system, code } => {
-            let negate = *op == RangeOp::Ne;
+            let (negate, op) = split_ne(*op);
             if negate {
                 sql.push("NOT ");
             }
             sub(sql, "idx_quantity", param);
             sql.push(" AND ");
-            let op = if negate { RangeOp::Eq } else { *op };
             range(sql, op, "num", "num", Bind::Float(*low), Bind::Float(*high));
             if let Some(s) = system {
                 sql.push(" AND system = ").text(s);
@@ -401,13 +390,12 @@ fn condition(sql: &mut Sql, alias: &str, types: &[String], c: &Condition) {
             sql.push(")");
         }
         Condition::Number { param, op, low, high } => {
-            let negate = *op == RangeOp::Ne;
+            let (negate, op) = split_ne(*op);
             if negate {
                 sql.push("NOT ");
             }
             sub(sql, "idx_number", param);
             sql.push(" AND ");
-            let op = if negate { RangeOp::Eq } else { *op };
             range(sql, op, "num", "num", Bind::Float(*low), Bind::Float(*high));
             sql.push(")");
         }
@@ -447,6 +435,15 @@ fn condition(sql: &mut Sql, alias: &str, types: &[String], c: &Condition) {
             conditions(sql, &inner_alias, std::slice::from_ref(source_type), inner);
             sql.push(")");
         }
+    }
+}
+
+/// `ne` means "no index value equals": the resource must have no value `eq` the query.
+fn split_ne(op: RangeOp) -> (bool, RangeOp) {
+    if op == RangeOp::Ne {
+        (true, RangeOp::Eq)
+    } else {
+        (false, op)
     }
 }
 
@@ -573,17 +570,14 @@ fn key_expr(k: &SortKey, sql: &mut Sql) -> KeyKind {
 }
 
 fn bind_key(sql: &mut Sql, v: &KeyValue) {
-    match v {
-        KeyValue::Int(i) => {
-            sql.int(*i);
-        }
-        KeyValue::Float(f) => {
-            sql.float(*f);
-        }
-        KeyValue::Text(t) => {
-            sql.text(t);
-        }
-    }
+    bind(
+        sql,
+        &match v {
+            KeyValue::Int(i) => Bind::Int(*i),
+            KeyValue::Float(f) => Bind::Float(*f),
+            KeyValue::Text(t) => Bind::Text(t.clone()),
+        },
+    );
 }
 
 /// `(k0, k1, …, seq) > (a0, a1, …, s)` with each key's direction.
