@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fhirclient.models.capabilitystatement import CapabilityStatement as FcCapabilityStatement
 
 from helpers import FHIR_JSON, FHIR_XML, validate
@@ -50,15 +51,34 @@ def test_metadata_lists_core_types_with_search_params(anon_api):
 
 
 def test_every_advertised_search_param_is_accepted(anon_api, sys_api):
-    """Each searchParam of each advertised type works with :missing (supported on every type); no 400."""
+    """Each searchParam of each advertised type works with :missing (supported on every type); no 400.
+
+    `_id` is checked on its own below (known deviation)."""
     cs = validate(anon_api.get_json("metadata"), "CapabilityStatement")
     failures = []
+    checked = 0
     for res in cs.rest[0].resource:
         for p in res.searchParam or []:
+            if p.name == "_id":
+                continue
+            checked += 1
             r = sys_api.get(f"{res.type}?{p.name}:missing=false&_summary=count")
             if r.status_code != 200:
                 failures.append(f"{res.type}?{p.name}:missing=false -> {r.status_code} {r.text[:200]}")
+    assert checked > 300
     assert not failures, "\n".join(failures)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="server bug: `_id:missing=false` is 400 '_id takes no modifier', but :missing applies to every "
+    "search parameter type (R4 search.html, modifiers) and _id is an advertised token parameter",
+)
+def test_missing_modifier_on_id(sys_api):
+    r = sys_api.get("Patient?_id:missing=false&_summary=count")
+    assert r.status_code == 200, r.text[:300]
+    assert r.json()["total"] == sys_api.total("Patient")
+    assert sys_api.total("Patient?_id:missing=true") == 0
 
 
 def test_fhirclient_reads_the_capability_statement(fhirclient_factory):

@@ -184,3 +184,40 @@ def test_decimal_precision_is_kept(sys_api):
     validate(read.json(), "Observation")
     hits = sys_api.get_json(f"Observation?subject=Patient/{patient['id']}&value-quantity=1.5")
     assert [o["id"] for o in entries(hits)] == [r.json()["id"]]
+
+
+def test_instance_history_pages(sys_api):
+    created = sys_api.create(_patient_body(unique("Hist")))
+    path = f"Patient/{created['id']}"
+    body = dict(created)
+    for gender in ("male", "other"):
+        body["gender"] = gender
+        r = sys_api.put(path, body)
+        assert r.status_code == 200
+    versions = []
+    url = f"{path}/_history?_count=1"
+    while url:
+        page = sys_api.get_json(url)
+        validate_bundle(page, "history")
+        assert len(page.get("entry", [])) <= 1
+        versions += [e["resource"]["meta"]["versionId"] for e in page.get("entry", [])]
+        url = next((lk["url"] for lk in page.get("link", []) if lk["relation"] == "next"), None)
+        assert len(versions) < 10
+    assert versions == ["3", "2", "1"]
+    assert sys_api.get_json(f"{path}/_history/2")["gender"] == "male"
+
+
+def test_fhirpy_conditional_update(fhirpy_sys, sys_api):
+    value = unique("cu-")
+    ident = f"urn:bedside-conformance|{value}"
+    first, created = fhirpy_sys.resources("Patient").search(identifier=ident).update(
+        fhirpy_sys.resource("Patient", **{**_patient_body(value), "gender": "male"})
+    )  # PUT Patient?identifier=...: no match, so it creates
+    assert created is True
+    second, created = fhirpy_sys.resources("Patient").search(identifier=ident).update(
+        fhirpy_sys.resource("Patient", **{**_patient_body(value), "gender": "female"})
+    )
+    assert created is False
+    assert second.id == first.id and second["meta"]["versionId"] == "2"
+    assert validate(sys_api.get_json(f"Patient/{first.id}"), "Patient").gender == "female"
+    assert sys_api.total(f"Patient?identifier={ident}") == 1

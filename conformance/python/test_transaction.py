@@ -114,6 +114,42 @@ def test_batch_reports_each_entry(sys_api):
     validate_bundle(resp, "batch-response")
     statuses = [e["response"]["status"].split()[0] for e in resp["entry"]]
     assert statuses == ["201", "400", "200", "404"], statuses
-    assert validate(resp["entry"][1]["response"]["outcome"], "OperationOutcome")
+    # R4 leaves open where a failed batch entry's OperationOutcome goes (Bundle.entry.response.outcome's
+    # comment says "in Bundle.entry.response"); accept response.outcome or entry.resource.
+    failed = resp["entry"][1]
+    outcome = failed["response"].get("outcome") or failed.get("resource")
+    assert outcome is not None, failed
+    assert "gender" in validate(outcome, "OperationOutcome").issue[0].diagnostics
     assert resp["entry"][2]["resource"]["id"] == "demo-patient-01"
     assert sys_api.total(f"Patient?identifier=urn:bedside-conformance|{family}") == 1
+
+
+def test_transaction_resolves_conditional_references(sys_api):
+    family = unique("CondRef")
+    patient = sys_api.create({
+        "resourceType": "Patient",
+        "identifier": [{"system": "urn:bedside-conformance", "value": family}],
+    })
+
+    def tx(criteria):
+        return {
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "entry": [{
+                "fullUrl": _urn(),
+                "resource": {"resourceType": "Observation", "status": "final", "code": LOINC_HR,
+                             "subject": {"reference": f"Patient?{criteria}"}},
+                "request": {"method": "POST", "url": "Observation"},
+            }],
+        }
+
+    r = sys_api.post("", tx(f"identifier=urn:bedside-conformance|{family}"))
+    assert r.status_code == 200, r.text[:500]
+    validate_bundle(r.json(), "transaction-response")
+    assert r.json()["entry"][0]["resource"]["subject"]["reference"] == f"Patient/{patient['id']}"
+
+    # a conditional reference that matches nothing fails the whole transaction
+    r = sys_api.post("", tx(f"identifier=urn:bedside-conformance|{unique('nomatch-')}"))
+    assert 400 <= r.status_code < 500
+    validate(r.json(), "OperationOutcome")
+    assert sys_api.total(f"Observation?patient={patient['id']}") == 1
