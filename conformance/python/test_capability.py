@@ -69,11 +69,6 @@ def test_every_advertised_search_param_is_accepted(anon_api, sys_api):
     assert not failures, "\n".join(failures)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: `_id:missing=false` is 400 '_id takes no modifier', but :missing applies to every "
-    "search parameter type (R4 search.html, modifiers) and _id is an advertised token parameter",
-)
 def test_missing_modifier_on_id(sys_api):
     r = sys_api.get("Patient?_id:missing=false&_summary=count")
     assert r.status_code == 200, r.text[:300]

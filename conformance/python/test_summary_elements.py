@@ -53,12 +53,6 @@ def test_elements_returns_what_was_asked(sys_api, patient_id):
         assert SUBSETTED in _tags(r)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: _summary=text returns only id, meta and text, without the top-level mandatory "
-    "elements R4 requires for it (search.html#summary: 'text, id, meta, and top-level mandatory elements'): "
-    "Observation lacks status and code, CarePlan status/intent/subject, Appointment status/participant",
-)
 @pytest.mark.parametrize("rtype", ["Observation", "CarePlan", "Appointment"])
 def test_summary_text_keeps_mandatory_elements(sys_api, patient_id, rtype):
     query, mandatory = MANDATORY[rtype]
@@ -68,12 +62,6 @@ def test_summary_text_keeps_mandatory_elements(sys_api, patient_id, rtype):
         validate(r, rtype)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="spec deviation: _elements drops mandatory elements (R4 search.html#elements: servers SHOULD "
-    "always return mandatory elements), so `Observation?_elements=status` has no `code` and strict client "
-    "models (fhirclient, fhir.resources) reject the page",
-)
 def test_elements_keeps_mandatory_elements_for_strict_clients(fhirclient_factory, patient_token, patient_id):
     srv = fhirclient_factory(patient_token)
     search = FcObservation.where(struct={"patient": patient_id, "_elements": "status", "_count": "5"})

@@ -89,21 +89,11 @@ def test_xml_read_equals_json_read(sys_api, path):
     assert (xml_div is None) == (json_div is None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: XML output drops the whitespace between inline XHTML nodes of the narrative: "
-    "JSON '<b>Diabetes management plan</b> (active)' is served in XML as '<b>...</b>(active)'",
-)
 def test_xml_narrative_text_equals_json(sys_api):
     _, _, from_xml, from_json = _read_both(sys_api, "CarePlan/demo-p01-careplan")
     assert _narrative_text(from_xml.text.div) == _narrative_text(from_json.text.div)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: an XML body's narrative loses the whitespace between inline XHTML nodes on write: "
-    "'<p><b>Bold</b> normal <i>it</i> end</p>' is stored as '<p><b>Bold</b>normal<i>it</i>end</p>'",
-)
 def test_xml_write_keeps_narrative_whitespace(sys_api):
     body = (
         '<Patient xmlns="http://hl7.org/fhir"><text><status value="generated"/>'
@@ -158,12 +148,6 @@ def test_create_from_xml(sys_api):
     assert sys_api.total(f"Patient?given=EMILE&family={family}") == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: an XML body whose declaration says encoding='utf-8' (lower case, as lxml and "
-    "Python's ElementTree write it) is 400 \"invalid XML encoding 'utf-8' (expected 'UTF-8')\"; "
-    "encoding names are case-insensitive (XML 1.0 section 4.3.3)",
-)
 def test_xml_declaration_encoding_is_case_insensitive(sys_api):
     model = Patient.parse_obj({"resourceType": "Patient", "gender": "female"})
     body = _as_bytes(model.xml())
@@ -207,12 +191,6 @@ def test_accept_header_values(sys_api, patient_id, accept, expected):
     assert r.headers["Content-Type"].startswith(expected)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: Accept quality values are ignored: 'application/fhir+xml;q=0.1, "
-    "application/fhir+json;q=0.9' and even 'application/fhir+xml;q=0' (= not acceptable) are answered "
-    "with XML (RFC 9110 section 12.5.1)",
-)
 @pytest.mark.parametrize(
     "accept", ["application/fhir+xml;q=0.1, application/fhir+json;q=0.9", "application/fhir+xml;q=0"]
 )

@@ -51,8 +51,22 @@ impl Output {
         if accept.trim().is_empty() {
             return Ok(Output { format: Format::Json, pretty });
         }
-        for part in accept.split(',') {
-            let mime = part.split(';').next().unwrap_or("").trim();
+        // Media ranges in order of preference (q, then position); q=0 means "not acceptable".
+        let mut ranges: Vec<(f32, usize, &str)> = accept
+            .split(',')
+            .enumerate()
+            .filter_map(|(i, part)| {
+                let mut pieces = part.split(';');
+                let mime = pieces.next().unwrap_or("").trim();
+                let q = pieces
+                    .filter_map(|p| p.trim().strip_prefix("q="))
+                    .find_map(|q| q.trim().parse::<f32>().ok())
+                    .unwrap_or(1.0);
+                (q > 0.0 && !mime.is_empty()).then_some((q, i, mime))
+            })
+            .collect();
+        ranges.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal).then(a.1.cmp(&b.1)));
+        for (_, _, mime) in ranges {
             if let Some(format) = format_of_mime(mime) {
                 return Ok(Output { format, pretty });
             }

@@ -286,3 +286,11 @@ fn concurrent_updates_lose_nothing() {
     });
     assert_eq!(app.get(&format!("/Patient/{new_id}"), &t).json()["meta"]["versionId"], "4");
 }
+
+#[test]
+fn create_with_search_parameters_is_refused() {
+    let app = TestApp::new();
+    let r = app.post_json("/Patient?identifier=urn:mrn|1", &app.admin(), &patient("Q")).expect(400);
+    assert!(r.text().contains("If-None-Exist"));
+    app.post_json("/Patient?_pretty=true", &app.admin(), &patient("Q")).expect(201);
+}

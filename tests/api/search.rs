@@ -370,3 +370,19 @@ fn patient_everything() {
     app.get("/Patient/p2/$everything", &pt).expect(404);
     app.get("/Patient/p1/$everything?bogus=1", &t).expect(400);
 }
+
+#[test]
+fn subsets_keep_mandatory_elements() {
+    let app = edge_cases();
+    let t = app.admin();
+    let text = app.get("/Observation?_id=o1&_summary=text", &t).json();
+    let r = &text["entry"][0]["resource"];
+    assert_eq!(r["status"], "final");
+    assert!(r.get("code").is_some() && r.get("subject").is_none(), "{r}");
+    let el = app.get("/Observation?_id=o1&_elements=subject", &t).json();
+    let r = &el["entry"][0]["resource"];
+    assert!(r.get("code").is_some() && r.get("subject").is_some() && r.get("valueQuantity").is_none(), "{r}");
+    bedside_model::validate_json(r.to_string().as_bytes()).unwrap();
+    assert_eq!(app.get("/Patient?_id:missing=false&_count=0", &t).json()["total"], 3);
+    assert_eq!(app.get("/Patient?_id:missing=true&_count=0", &t).json()["total"], 0);
+}

@@ -4,6 +4,8 @@
 //! optimisation. Keeping every use behind these few plain functions, in this small crate built at
 //! `opt-level = 1`, means editing the server never recompiles them — and fhirbolt stays replaceable.
 
+mod narrative;
+
 use fhirbolt::model::r4::Resource;
 use fhirbolt::serde::{DeserializationConfig, DeserializationMode, SerializationConfig};
 
@@ -40,18 +42,62 @@ pub fn validate_json(json: &[u8]) -> Result<(), ModelError> {
     parse(json).map(|_| ())
 }
 
-/// Converts a FHIR R4 resource from JSON to XML (`application/fhir+xml`).
+/// Converts a FHIR R4 resource from JSON to XML (`application/fhir+xml`). Narrative XHTML is kept
+/// byte for byte.
 pub fn json_to_xml(json: &[u8]) -> Result<Vec<u8>, ModelError> {
-    let resource = parse(json)?;
-    guarded(|| fhirbolt::xml::to_vec(&resource, Some(SerializationConfig::default())).map_err(|e| ModelError(e.to_string())))
+    let mut value: serde_json::Value = serde_json::from_slice(json).map_err(|e| ModelError(e.to_string()))?;
+    let mut divs = Vec::new();
+    narrative::lift_from_json(&mut value, &mut divs);
+    let lifted = serde_json::to_vec(&value).map_err(|e| ModelError(e.to_string()))?;
+    let resource = parse(&lifted)?;
+    let xml = guarded(|| fhirbolt::xml::to_vec(&resource, Some(SerializationConfig::default())).map_err(|e| ModelError(e.to_string())))?;
+    if divs.is_empty() {
+        return Ok(xml);
+    }
+    let text = String::from_utf8(xml).map_err(|e| ModelError(e.to_string()))?;
+    Ok(narrative::restore_in_xml(&text, &divs).into_bytes())
 }
 
-/// Converts a FHIR R4 resource from XML to JSON, validating its structure (strict mode).
+/// Accepts an optional XML declaration that names UTF-8 in any letter case (and a BOM), and returns
+/// the document without them; any other encoding is refused.
+fn strip_prolog(xml: &[u8]) -> Result<&str, ModelError> {
+    let xml = xml.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(xml);
+    let text = std::str::from_utf8(xml).map_err(|_| ModelError("the XML is not UTF-8".into()))?;
+    let trimmed = text.trim_start();
+    if let Some(rest) = trimmed.strip_prefix("<?xml") {
+        let end = rest.find("?>").ok_or_else(|| ModelError("the XML declaration is not closed".into()))?;
+        let decl = &rest[..end];
+        if let Some(pos) = decl.find("encoding") {
+            let value: String = decl[pos + 8..]
+                .trim_start_matches([' ', '='])
+                .trim_start_matches(['"', '\''])
+                .chars()
+                .take_while(|c| *c != '"' && *c != '\'')
+                .collect();
+            if !value.eq_ignore_ascii_case("utf-8") {
+                return Err(ModelError(format!("XML encoding {value:?} is not supported; send UTF-8")));
+            }
+        }
+        return Ok(&rest[end + 2..]);
+    }
+    Ok(text)
+}
+
+/// Converts a FHIR R4 resource from XML to JSON, validating its structure (strict mode). Narrative
+/// XHTML is kept byte for byte.
 pub fn xml_to_json(xml: &[u8]) -> Result<Vec<u8>, ModelError> {
-    guarded(|| {
-        let resource = fhirbolt::xml::from_slice::<Resource>(xml, strict()).map_err(|e| ModelError(e.to_string()))?;
+    let text = strip_prolog(xml)?;
+    let (lifted, divs) = narrative::lift_from_xml(text);
+    let json = guarded(|| {
+        let resource =
+            fhirbolt::xml::from_slice::<Resource>(lifted.as_bytes(), strict()).map_err(|e| ModelError(e.to_string()))?;
         fhirbolt::json::to_vec(&resource, Some(SerializationConfig::default())).map_err(|e| ModelError(e.to_string()))
-    })
+    })?;
+    if divs.is_empty() {
+        return Ok(json);
+    }
+    let text = String::from_utf8(json).map_err(|e| ModelError(e.to_string()))?;
+    Ok(narrative::restore_in_json(&text, &divs).into_bytes())
 }
 
 #[cfg(test)]

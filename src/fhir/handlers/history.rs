@@ -111,7 +111,11 @@ async fn run(
     .await?;
     let base = state.settings.fhir_base();
     let path = req.path().to_string();
-    let mut links = vec![("self", format!("{}{}?{}", state.settings.base_url, path, req.query_string()))];
+    let self_url = match req.query_string() {
+        "" => format!("{}{}", state.settings.base_url, path),
+        q => format!("{}{}?{}", state.settings.base_url, path, q),
+    };
+    let mut links = vec![("self", self_url)];
     if more {
         if let Some((last, _)) = entries.last() {
             let cursor = make_cursor(&state.cursor_secret, &format!("h|{}", last.hseq));

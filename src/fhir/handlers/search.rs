@@ -105,11 +105,12 @@ async fn run(
         }
         s.finish()
     };
-    let self_url = format!("{base}{path}?{}", qs(None));
+    let with_query = |q: String| if q.is_empty() { format!("{base}{path}") } else { format!("{base}{path}?{q}") };
+    let self_url = with_query(qs(None));
     let next_url = page
         .next
         .as_ref()
-        .map(|a| format!("{base}{path}?{}", qs(Some(("_cursor", &engine::encode_cursor(&state.cursor_secret, a, &fp))))));
+        .map(|a| with_query(qs(Some(("_cursor", &engine::encode_cursor(&state.cursor_secret, a, &fp))))));
     let body = engine::to_bundle(&spec, &page, &base, self_url, next_url)?;
     out.respond(HttpResponse::Ok(), &body)
 }

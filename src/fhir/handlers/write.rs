@@ -57,6 +57,11 @@ pub async fn create(
     let out = Output::negotiate(&req)?;
     let res_type = path.into_inner();
     crate::fhir::resource::check_type(&res_type)?;
+    if let Some((k, _)) = url::form_urlencoded::parse(req.query_string().as_bytes()).find(|(k, _)| k != "_format" && k != "_pretty") {
+        return Err(ApiError::BadRequest(format!(
+            "create takes no search parameters (got {k}); for a conditional create send the criteria in the If-None-Exist header"
+        )));
+    }
     let value = parse_body(&req, &body)?;
     let if_none_exist = req.headers().get("if-none-exist").and_then(|v| v.to_str().ok()).map(str::to_string);
     let done = db(&state, move |c| {

@@ -144,12 +144,16 @@ fn subsetted(v: &mut Value) {
     }
 }
 
-/// Applies `_summary`/`_elements` to one matched resource.
-fn shape(spec: &SearchSpec, content: &[u8]) -> Result<Option<Vec<u8>>, ApiError> {
+/// Applies `_summary`/`_elements` to one matched resource. Mandatory elements are always kept, so the
+/// result is still a valid resource (R4 search.html#summary and #elements).
+fn shape(spec: &SearchSpec, r: &StoredResource) -> Result<Option<Vec<u8>>, ApiError> {
+    let t = r.res_type.as_str();
     let keep_only = |keep: &dyn Fn(&str) -> bool| -> Result<Vec<u8>, ApiError> {
-        let mut v: Value = serde_json::from_slice(content).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let mut v: Value = serde_json::from_slice(&r.content).map_err(|e| ApiError::Internal(e.to_string()))?;
         if let Some(o) = v.as_object_mut() {
-            o.retain(|k, _| matches!(k.as_str(), "resourceType" | "id" | "meta") || keep(k));
+            o.retain(|k, _| {
+                matches!(k.as_str(), "resourceType" | "id" | "meta") || crate::fhir::required::is_mandatory(t, k) || keep(k)
+            });
         }
         subsetted(&mut v);
         serde_json::to_vec(&v).map_err(|e| ApiError::Internal(e.to_string()))
@@ -158,16 +162,11 @@ fn shape(spec: &SearchSpec, content: &[u8]) -> Result<Option<Vec<u8>>, ApiError>
         return Ok(Some(keep_only(&|k| elements.iter().any(|e| e == k))?));
     }
     match spec.summary {
-        None => Ok(None),
-        Some(Summary::Count) => Ok(None),
+        None | Some(Summary::Count) => Ok(None),
         Some(Summary::Data) => Ok(Some(keep_only(&|k| k != "text")?)),
         Some(Summary::Text) => Ok(Some(keep_only(&|k| k == "text")?)),
         Some(Summary::True) => {
-            let t = serde_json::from_slice::<Value>(content)
-                .ok()
-                .and_then(|v| v["resourceType"].as_str().map(str::to_string))
-                .unwrap_or_default();
-            let list = summary_elements(&t);
+            let list = summary_elements(t);
             Ok(Some(keep_only(&|k| k == "implicitRules" || list.contains(&k))?))
         }
     }
@@ -181,7 +180,7 @@ pub fn to_bundle(spec: &SearchSpec, page: &Page, fhir_base: &str, self_url: Stri
     }
     let mut shaped: Vec<Option<Vec<u8>>> = Vec::with_capacity(page.matches.len());
     for r in &page.matches {
-        shaped.push(shape(spec, &r.content)?);
+        shaped.push(shape(spec, r)?);
     }
     let outcome = (!spec.ignored.is_empty()).then(|| {
         json!({"resourceType": "OperationOutcome", "issue": spec.ignored.iter().map(|m| json!({

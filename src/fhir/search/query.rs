@@ -122,10 +122,14 @@ fn parse_param_depth(res_type: &str, name: &str, value: &str, depth: usize) -> R
         None => (name, None),
     };
     if code == "_id" {
-        if modifier.is_some() {
-            return Err(bad(name, "_id takes no modifier"));
-        }
-        return Ok(split_or(value).into_iter().map(Condition::Id).collect());
+        return match (modifier, value) {
+            (None, _) => Ok(split_or(value).into_iter().map(Condition::Id).collect()),
+            // Every resource has an id: :missing=true matches nothing, :missing=false everything.
+            (Some("missing"), "true") => Ok(vec![Condition::Id(String::new())]),
+            (Some("missing"), "false") => Ok(Vec::new()),
+            (Some("missing"), _) => Err(bad(name, ":missing takes true or false")),
+            (Some(m), _) => Err(bad(name, format!("_id does not take the modifier :{m}"))),
+        };
     }
     let param = registry
         .get(res_type, code)
