@@ -49,6 +49,14 @@ enum Command {
         #[arg(long, env = "BEDSIDE_BASE_URL", default_value = "http://127.0.0.1:8080")]
         base_url: String,
     },
+    /// Manage sign-in users (patients, practitioners).
+    #[command(subcommand)]
+    User(bedside::smart::cli::UserCommand),
+    /// Manage registered apps (OAuth clients).
+    #[command(subcommand)]
+    Client(bedside::smart::cli::ClientCommand),
+    /// Create an EHR launch context; prints the launch value alone on the last line.
+    Launch(bedside::smart::cli::LaunchArgs),
     /// Create or upgrade the database schema and exit.
     Migrate {
         #[command(flatten)]
@@ -76,6 +84,9 @@ fn main() -> ExitCode {
         Command::Token { db, scope, patient, expires_in, base_url } => {
             print_token(db, scope, patient, expires_in, base_url)
         }
+        Command::User(cmd) => bedside::smart::cli::user(cmd),
+        Command::Client(cmd) => bedside::smart::cli::client(cmd),
+        Command::Launch(args) => bedside::smart::cli::launch(args),
         Command::Migrate { db } => Store::open(&db.url(), 1).map(|_| ()).map_err(|e| e.to_string()),
     };
     match result {

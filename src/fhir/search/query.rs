@@ -7,6 +7,7 @@ use super::extract::normalize_string;
 use super::registry::{ParamType, Registry};
 use crate::error::ApiError;
 use crate::smart::access::AccessContext;
+use crate::smart::scopes::Interaction;
 use crate::store::resources::{self as rows, StoredResource};
 use crate::store::search::{self, Condition, IndexTable, Query, RangeOp, StringMatch};
 use crate::store::AnyConnection;
@@ -196,7 +197,23 @@ pub fn build(res_type: &str, params: &[(String, String)], access: &AccessContext
             q.all_of.push(vec![Condition::Compartment(p.to_string())]);
         }
     }
+    q.all_of.extend(scope_filters(res_type, access, Interaction::Search)?);
     Ok(q)
+}
+
+/// SMART granular scopes (`patient/Observation.rs?category=…|laboratory`) as extra AND-ed groups of
+/// OR-ed conditions; empty when the grant has no filter for this type and interaction.
+pub fn scope_filters(res_type: &str, access: &AccessContext, interaction: Interaction) -> Result<Vec<Vec<Condition>>, ApiError> {
+    let groups = access.scopes.filter_groups(res_type, interaction).map_err(ApiError::Forbidden)?;
+    let mut out = Vec::with_capacity(groups.len());
+    for group in groups {
+        let mut alternatives = Vec::new();
+        for (name, value) in group {
+            alternatives.extend(parse_param(res_type, &name, &value).map_err(|e| ApiError::Forbidden(format!("a granted scope's filter cannot be applied: {e}")))?);
+        }
+        out.push(alternatives);
+    }
+    Ok(out)
 }
 
 /// The resources a conditional create/update query matches (at most a few are loaded).
