@@ -11,3 +11,5 @@ mod metadata;
 mod search;
 mod support;
 mod validation;
+mod smart;
+mod smart_support;
