@@ -13,3 +13,4 @@ mod support;
 mod validation;
 mod smart;
 mod smart_support;
+mod smart_flows;
