@@ -14,3 +14,4 @@ mod validation;
 mod smart;
 mod smart_support;
 mod smart_flows;
+mod smart_backend;
