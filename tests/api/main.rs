@@ -15,3 +15,4 @@ mod smart;
 mod smart_support;
 mod smart_flows;
 mod smart_backend;
+mod smart_authorize_errors;
