@@ -16,3 +16,4 @@ mod smart_support;
 mod smart_flows;
 mod smart_backend;
 mod smart_authorize_errors;
+mod smart_token_errors;
