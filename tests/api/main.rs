@@ -17,3 +17,4 @@ mod smart_flows;
 mod smart_backend;
 mod smart_authorize_errors;
 mod smart_token_errors;
+mod smart_backend_errors;
