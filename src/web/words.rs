@@ -149,7 +149,7 @@ mod tests {
         assert_eq!(describe(&s(lab), Whose::Yours), "Read your lab results");
         assert_eq!(describe(&s("patient/Appointment.read"), Whose::Yours), "See your appointments");
         assert_eq!(describe(&s("patient/MedicationRequest.cruds"), Whose::Yours), "Read, add to, change and delete your prescriptions");
-        assert_eq!(describe(&s("patient/FamilyMemberHistory.rs"), Whose::ThePatients), "Read this patient's family member history records");
+        assert_eq!(describe(&s("patient/AppointmentResponse.rs"), Whose::ThePatients), "Read this patient's appointment response records");
         assert_eq!(describe(&s("user/*.rs"), Whose::Patients), "Read patients' whole health record");
     }
 }
