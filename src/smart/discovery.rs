@@ -16,6 +16,7 @@ pub struct Endpoints {
     pub revoke: String,
     pub register: String,
     pub jwks: String,
+    pub manage: String,
     pub style: String,
     pub launch: String,
 }
@@ -31,6 +32,7 @@ impl Endpoints {
             revoke: format!("{b}/auth/revoke"),
             register: format!("{b}/auth/register"),
             jwks: format!("{b}/.well-known/jwks.json"),
+            manage: format!("{b}/auth/manage"),
             style: format!("{b}/smart/style.json"),
             launch: format!("{b}/smart/launch"),
         }
@@ -55,6 +57,7 @@ pub fn smart_configuration(settings: &Settings) -> Value {
         "token_endpoint": e.token,
         "introspection_endpoint": e.introspect,
         "revocation_endpoint": e.revoke,
+        "management_endpoint": e.manage,
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
         "token_endpoint_auth_signing_alg_values_supported": ["RS384", "ES384"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
@@ -111,6 +114,7 @@ pub fn oauth_uris_extension(settings: &Settings) -> Value {
         json!({"url": "authorize", "valueUri": e.authorize}),
         json!({"url": "introspect", "valueUri": e.introspect}),
         json!({"url": "revoke", "valueUri": e.revoke}),
+        json!({"url": "manage", "valueUri": e.manage}),
     ];
     if settings.enable_dcr {
         uris.push(json!({"url": "register", "valueUri": e.register}));

@@ -12,6 +12,7 @@
 //! | `client_auth`, `assertion` | client authentication (secrets, private_key_jwt)      |
 //! | `clients`, `users`, `launch` | registration of apps, logins, EHR launch contexts   |
 //! | `introspect`    | RFC 7662 introspection, RFC 7009 revocation                       |
+//! | `manage`        | the user's "connected apps" page (revoke access)                 |
 //! | `access`, `scopes`, `token`, `keys` | enforcement on the FHIR side                 |
 
 pub mod access;
@@ -28,6 +29,7 @@ pub mod grant;
 pub mod introspect;
 pub mod keys;
 pub mod launch;
+pub mod manage;
 pub mod oauth_error;
 pub mod rsa_key;
 pub mod scopes;
@@ -63,6 +65,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/auth/introspect", web::post().to(introspect::introspect))
         .route("/auth/revoke", web::post().to(introspect::revoke))
         .route("/auth/register", web::post().to(clients::register_endpoint))
+        .route("/auth/manage", web::get().to(manage::manage))
+        .route("/auth/manage/login", web::post().to(manage::manage_login))
+        .route("/auth/manage/revoke", web::post().to(manage::manage_revoke))
         .route("/smart/launch", web::post().to(launch::create_endpoint))
         .route("/smart/style.json", web::get().to(launch::style));
 }

@@ -27,6 +27,15 @@ pub fn session_from(req: &HttpRequest) -> Option<String> {
     req.cookie(SESSION_COOKIE).map(|c| c.value().to_string())
 }
 
+/// The cookie of the "connected apps" page (separate from authorization requests).
+pub const USER_COOKIE: &str = "__Host-bedside-user";
+
+pub fn user_cookie(value: &str, max_age_secs: i64) -> Cookie<'static> {
+    let mut c = session_cookie(value, max_age_secs);
+    c.set_name(USER_COOKIE);
+    c
+}
+
 #[derive(Template)]
 #[template(path = "login.html")]
 pub struct LoginPage<'a> {
@@ -72,6 +81,30 @@ pub struct ConsentPage<'a> {
     pub choices: Vec<ConsentChoice>,
     /// What comes with the connection and cannot be unticked (identity, launch context).
     pub always: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "manage_login.html")]
+pub struct ManageLoginPage<'a> {
+    pub action: &'a str,
+    pub csrf: &'a str,
+    pub error: Option<&'a str>,
+}
+
+pub struct ConnectedApp {
+    pub grant: String,
+    pub name: String,
+    pub since: String,
+    pub lines: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "manage.html")]
+pub struct ManagePage<'a> {
+    pub action: &'a str,
+    pub csrf: &'a str,
+    pub username: &'a str,
+    pub apps: Vec<ConnectedApp>,
 }
 
 #[derive(Template)]

@@ -18,3 +18,4 @@ mod smart_backend;
 mod smart_authorize_errors;
 mod smart_token_errors;
 mod smart_backend_errors;
+mod smart_manage;

@@ -102,6 +102,7 @@ fn discovery_documents_agree_and_allow_cors() {
     assert_eq!(uri("token").unwrap(), c["token_endpoint"]);
     assert_eq!(uri("introspect").unwrap(), c["introspection_endpoint"]);
     assert_eq!(uri("revoke").unwrap(), c["revocation_endpoint"]);
+    assert_eq!(uri("manage").unwrap(), c["management_endpoint"]);
 }
 
 #[test]

@@ -100,3 +100,11 @@ CREATE TABLE client_assertion_jtis (
     expires_at BIGINT NOT NULL,
     PRIMARY KEY (client_id, jti)
 );
+
+-- Sign-in sessions of the "connected apps" page (manage), bound to a browser cookie.
+CREATE TABLE user_sessions (
+    session_hash TEXT PRIMARY KEY NOT NULL,
+    csrf TEXT NOT NULL,
+    username TEXT,
+    expires_at BIGINT NOT NULL
+);

@@ -1,3 +1,4 @@
+DROP TABLE user_sessions;
 DROP TABLE client_assertion_jtis;
 DROP TABLE launch_contexts;
 DROP TABLE refresh_tokens;

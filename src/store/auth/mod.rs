@@ -3,8 +3,10 @@
 //! code runs on SQLite and PostgreSQL. Callers pass hashes, never the secrets themselves.
 
 pub mod schema;
+mod sessions;
 mod tokens;
 
+pub use sessions::*;
 pub use tokens::*;
 
 use diesel::prelude::*;

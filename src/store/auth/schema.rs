@@ -104,3 +104,15 @@ diesel::table! {
         expires_at -> BigInt,
     }
 }
+
+diesel::table! {
+    user_sessions (session_hash) {
+        session_hash -> Text,
+        csrf -> Text,
+        username -> Nullable<Text>,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(auth_grants, oauth_clients);
+diesel::joinable!(auth_grants -> oauth_clients (client_id));
