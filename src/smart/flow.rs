@@ -58,14 +58,9 @@ fn needs_patient(row: &AuthRequestRow) -> bool {
 
 /// "Ada Lovelace (born 1815-12-10)" from a stored Patient.
 fn patient_label(content: &[u8], id: &str) -> String {
-    let v: serde_json::Value = serde_json::from_slice(content).unwrap_or_default();
-    let name = &v["name"][0];
-    let mut parts: Vec<String> = name["given"].as_array().map(|g| g.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).unwrap_or_default();
-    if let Some(f) = name["family"].as_str() {
-        parts.push(f.to_string());
-    }
-    let mut label = if parts.is_empty() { format!("Patient {id}") } else { parts.join(" ") };
-    if let Some(b) = v["birthDate"].as_str() {
+    let mut label = users::display_name(content).unwrap_or_else(|| format!("Patient {id}"));
+    let birth = serde_json::from_slice::<serde_json::Value>(content).ok().and_then(|v| v.get("birthDate")?.as_str().map(str::to_string));
+    if let Some(b) = birth {
         label.push_str(&format!(" (born {b})"));
     }
     label

@@ -156,6 +156,7 @@ pub fn token_response(
     if id_token && has(scope, "openid") {
         if let (Some(user), Some(fhir_user)) = (&grant.username, &grant.fhir_user) {
             let fhir_user_url = has(scope, "fhirUser").then(|| format!("{}/{fhir_user}", settings.fhir_base()));
+            let name = if has(scope, "profile") { super::users::name_of(conn, fhir_user)? } else { None };
             let t = token::issue_id_token(
                 &state.keys,
                 &settings.fhir_base(),
@@ -163,7 +164,7 @@ pub fn token_response(
                 user,
                 fhir_user_url,
                 grant.nonce.clone(),
-                None,
+                name,
             )
             .map_err(OAuthError::server_error)?;
             v["id_token"] = json!(t);

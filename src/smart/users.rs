@@ -66,3 +66,27 @@ pub fn check_login(conn: &mut AnyConnection, username: &str, password: &str) -> 
 pub fn patient_of(fhir_user: &str) -> Option<&str> {
     fhir_user.strip_prefix("Patient/")
 }
+
+/// A person's display name from a stored Patient/Practitioner (`name[0]`: text, or given + family).
+pub fn display_name(content: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(content).ok()?;
+    let name = v.get("name")?.get(0)?;
+    if let Some(t) = name.get("text").and_then(|t| t.as_str()) {
+        return Some(t.to_string());
+    }
+    let mut parts: Vec<&str> = name
+        .get("given")
+        .and_then(|g| g.as_array())
+        .map(|g| g.iter().filter_map(|x| x.as_str()).collect())
+        .unwrap_or_default();
+    if let Some(f) = name.get("family").and_then(|f| f.as_str()) {
+        parts.push(f);
+    }
+    (!parts.is_empty()).then(|| parts.join(" "))
+}
+
+/// The display name of a `fhirUser` (`Patient/123`) if the resource is stored.
+pub fn name_of(conn: &mut AnyConnection, fhir_user: &str) -> StoreResult<Option<String>> {
+    let Some((t, id)) = fhir_user.split_once('/') else { return Ok(None) };
+    Ok(crate::store::resources::read(conn, t, id)?.filter(|r| !r.deleted).and_then(|r| display_name(&r.content)))
+}

@@ -118,7 +118,7 @@ fn standalone_patient_launch_with_a_real_oauth2_client() {
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, csrf) = client
         .authorize_url(CsrfToken::new_random)
-        .add_scopes(["launch/patient", "openid", "fhirUser", "offline_access", "patient/*.rs"].map(|s| Scope::new(s.into())))
+        .add_scopes(["launch/patient", "openid", "fhirUser", "profile", "offline_access", "patient/*.rs"].map(|s| Scope::new(s.into())))
         .add_extra_param("aud", app.fhir.clone())
         .add_extra_param("nonce", "n-0S6_WzA2Mj")
         .set_pkce_challenge(challenge)
@@ -130,7 +130,7 @@ fn standalone_patient_launch_with_a_real_oauth2_client() {
     let token = client.exchange_code(AuthorizationCode::new(code)).set_pkce_verifier(verifier).request(&http()).unwrap();
     assert_eq!(*token.token_type(), BasicTokenType::Bearer);
     assert!(token.expires_in().is_some());
-    assert_eq!(scopes_of(&token), ["launch/patient", "openid", "fhirUser", "offline_access", "patient/*.rs"]);
+    assert_eq!(scopes_of(&token), ["launch/patient", "openid", "fhirUser", "profile", "offline_access", "patient/*.rs"]);
     let extra = token.extra_fields();
     assert_eq!(extra.patient.as_deref(), Some(me.as_str()));
     assert_eq!(extra.need_patient_banner, Some(true));
@@ -140,6 +140,7 @@ fn standalone_patient_launch_with_a_real_oauth2_client() {
     assert_eq!(claims["fhirUser"], format!("{}/Patient/{me}", app.fhir));
     assert_eq!(claims["nonce"], "n-0S6_WzA2Mj");
     assert_eq!(claims["sub"], "pat");
+    assert_eq!(claims["name"], "Test Self");
     assert!(claims["exp"].as_u64().is_some() && claims["iat"].as_u64().is_some());
     // The token reaches the patient's own data and nothing else.
     let at = token.access_token().secret().clone();

@@ -173,3 +173,28 @@ fn ehr_launch_api_with_a_backend_token() {
     let r = app.send(app.req("POST", &url, Some(&user_tok)).header("content-type", "application/json").body("{}"));
     assert_eq!(r.expect(403).json()["error"], "insufficient_scope");
 }
+
+#[test]
+fn authorization_code_with_private_key_jwt_client_authentication() {
+    let app = TestApp::new();
+    let me = app.create(&patient("Asym"));
+    add_user(&app, "pat", &format!("Patient/{me}"));
+    let rk = rsa_key("app-key");
+    let client = register(&app, ClientAuth::Jwks(jwks(&[&rk])), &[REDIRECT], "").0;
+    let url = authorize_url(&app, &[("response_type", "code"), ("client_id", &client), ("redirect_uri", REDIRECT),
+        ("scope", "launch/patient patient/Patient.rs"), ("state", "s"), ("aud", &app.fhir)]);
+    let code = location_param(&walk(&app, &url, "pat", None), "code").unwrap();
+    let form = |a: &str| {
+        vec![("grant_type", "authorization_code".to_string()), ("code", code.clone()), ("redirect_uri", REDIRECT.to_string()),
+            ("client_assertion_type", JWT_BEARER.to_string()), ("client_assertion", a.to_string())]
+    };
+    // Without a valid assertion the code is not redeemed…
+    let bad = assertion(&app, &rk, &client, |c| c["aud"] = json!("https://elsewhere.example/token"));
+    let f = form(&bad);
+    let r = token_request(&app, &f.iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>(), None);
+    assert_eq!(r.expect(401).json()["error"], "invalid_client");
+    // …with one it is.
+    let f = form(&assertion(&app, &rk, &client, |_| {}));
+    let t = token_request(&app, &f.iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>(), None).expect(200).json();
+    assert_eq!(t["patient"], me.as_str());
+}

@@ -74,6 +74,8 @@ pub struct CodeRow {
 }
 
 pub fn insert_code(conn: &mut AnyConnection, row: &CodeRow) -> StoreResult<()> {
+    // Codes live a minute; an hour later nobody needs even the used ones for replay detection.
+    diesel::delete(auth_codes::table.filter(auth_codes::expires_at.lt(row.expires_at - 3600))).execute(conn)?;
     diesel::insert_into(auth_codes::table).values(row).execute(conn)?;
     Ok(())
 }
