@@ -103,6 +103,8 @@ fn discovery_documents_agree_and_allow_cors() {
     assert_eq!(uri("introspect").unwrap(), c["introspection_endpoint"]);
     assert_eq!(uri("revoke").unwrap(), c["revocation_endpoint"]);
     assert_eq!(uri("manage").unwrap(), c["management_endpoint"]);
+    let xml = app.send(app.req("GET", "/metadata?_format=xml", None)).expect(200).text();
+    assert!(xml.contains("oauth-uris"), "{xml}");
 }
 
 #[test]
