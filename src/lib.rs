@@ -12,10 +12,13 @@ pub mod import;
 pub mod seed;
 pub mod smart;
 pub mod store;
-pub mod web;
+/// The HTML pages of sign-in, consent and connected apps (sources in `src/web/`; named `pages` so it
+/// does not shadow `actix_web::web`).
+#[path = "web/mod.rs"]
+pub mod pages;
 
 use actix_cors::Cors;
-use actix_web::HttpResponse;
+use actix_web::{web, HttpResponse};
 
 use config::Settings;
 use smart::keys::KeySet;
@@ -59,9 +62,9 @@ async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok")
 }
 
-async fn readyz(state: actix_web::web::Data<AppState>) -> HttpResponse {
+async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let store = state.store.clone();
-    let ok = actix_web::web::block(move || store.conn().map(|_| ())).await.map(|r| r.is_ok()).unwrap_or(false);
+    let ok = web::block(move || store.conn().map(|_| ())).await.map(|r| r.is_ok()).unwrap_or(false);
     if ok {
         HttpResponse::Ok().content_type("text/plain").body("ready")
     } else {
@@ -98,10 +101,10 @@ pub fn cors() -> Cors {
 }
 
 /// Registers every route. Used by `serve` and by the integration tests, so both run the same app.
-pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
-    cfg.route("/healthz", actix_web::web::get().to(healthz))
-        .route("/readyz", actix_web::web::get().to(readyz))
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
         .configure(smart::routes)
         .configure(fhir::routes)
-        .default_service(actix_web::web::to(not_found));
+        .default_service(web::to(not_found));
 }

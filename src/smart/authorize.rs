@@ -11,7 +11,7 @@ use super::form::{db, Form};
 use super::{grant, launch, secrets, token};
 use crate::store::auth::{self as rows, AuthRequestRow, ClientRow};
 use crate::store::StoreError;
-use crate::web::{self as pages, LoginPage, Outcome};
+use crate::pages::{self as pages, LoginPage, Outcome};
 use crate::AppState;
 
 /// How long a user has to sign in and consent.

@@ -14,8 +14,8 @@ use super::scopes::{parse_resource_scope, Context};
 use super::{secrets, token, users};
 use crate::store::auth::{self as rows, AuthRequestRow, CodeRow, GrantRow};
 use crate::store::{write_tx, AnyConnection};
-use crate::web::words::{describe, describe_other, Whose};
-use crate::web::{self as pages, ConsentChoice, ConsentPage, LoginPage, Outcome, PatientChoice, PickerPage};
+use crate::pages::words::{describe, describe_other, Whose};
+use crate::pages::{self as pages, ConsentChoice, ConsentPage, LoginPage, Outcome, PatientChoice, PickerPage};
 use crate::AppState;
 
 /// Authorization codes live one minute.

@@ -11,8 +11,8 @@ use super::scopes::parse_resource_scope;
 use super::{secrets, token, users};
 use crate::store::auth::{self as rows, SessionRow};
 use crate::store::{AnyConnection, StoreError};
-use crate::web::words::{describe, describe_other, Whose};
-use crate::web::{self as pages, ConnectedApp, ManageLoginPage, ManagePage, Outcome};
+use crate::pages::words::{describe, describe_other, Whose};
+use crate::pages::{self as pages, ConnectedApp, ManageLoginPage, ManagePage, Outcome};
 use crate::AppState;
 
 const SESSION_SECS: i64 = 3600;
