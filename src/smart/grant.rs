@@ -186,3 +186,45 @@ pub fn token_response(
     }
     Ok(v)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(scope: &str) -> ClientRow {
+        ClientRow {
+            client_id: "c".into(),
+            name: "n".into(),
+            client_type: "public".into(),
+            secret_hash: None,
+            jwks: None,
+            jwks_uri: None,
+            redirect_uris: "[]".into(),
+            scope: scope.into(),
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn refresh_scope_must_stay_within_the_grant() {
+        let granted = "launch/patient patient/*.rs offline_access";
+        assert!(is_subset("patient/Observation.rs", granted));
+        assert!(is_subset("patient/Observation.read launch/patient", granted));
+        assert!(!is_subset("patient/Observation.cruds", granted));
+        assert!(!is_subset("user/Observation.rs", granted));
+        assert!(!is_subset("openid", granted));
+    }
+
+    #[test]
+    fn user_requests_drop_system_unknown_and_unregistered_scopes() {
+        let any = client("");
+        assert_eq!(
+            grantable_for_user("openid system/*.rs patient/Patient.rs made-up launch/patient", &any).unwrap(),
+            ["openid", "patient/Patient.rs", "launch/patient"]
+        );
+        let limited = client("patient/Observation.rs launch/patient");
+        assert_eq!(grantable_for_user("patient/Observation.read patient/Patient.rs launch/patient", &limited).unwrap(), ["patient/Observation.read", "launch/patient"]);
+        assert!(grantable_for_user("patient/Observation.rs?nope=1", &any).is_err());
+        assert!(grantable_for_user("patient/*.rs?category=x", &any).is_err());
+    }
+}
