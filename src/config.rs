@@ -59,6 +59,9 @@ pub struct ServeArgs {
     /// Worker threads (default: one per core).
     #[arg(long, env = "BEDSIDE_WORKERS")]
     pub workers: Option<usize>,
+    /// Accept OAuth Dynamic Client Registration (RFC 7591) at /auth/register from anyone.
+    #[arg(long, env = "BEDSIDE_ENABLE_DCR")]
+    pub enable_dcr: bool,
 }
 
 /// What the running app needs to know, derived from [`ServeArgs`].
@@ -70,6 +73,8 @@ pub struct Settings {
     pub default_count: usize,
     pub max_count: usize,
     pub token_lifetime: u64,
+    /// Dynamic Client Registration (RFC 7591) is open.
+    pub enable_dcr: bool,
 }
 
 impl Settings {
@@ -88,6 +93,7 @@ impl Settings {
             default_count: args.default_count,
             max_count: args.max_count,
             token_lifetime: args.token_lifetime,
+            enable_dcr: args.enable_dcr,
         })
     }
 
@@ -99,11 +105,17 @@ impl Settings {
             default_count: 50,
             max_count: 1000,
             token_lifetime: 3600,
+            enable_dcr: false,
         }
     }
 
     /// The FHIR base URL (`<base>/fhir`), which is also every access token's audience.
     pub fn fhir_base(&self) -> String {
         format!("{}/fhir", self.base_url)
+    }
+
+    /// The OAuth token endpoint (also the `aud` of client assertions).
+    pub fn token_url(&self) -> String {
+        format!("{}/auth/token", self.base_url)
     }
 }

@@ -14,6 +14,10 @@ pub mod reindex;
 pub mod seed;
 pub mod smart;
 pub mod store;
+/// The HTML pages of sign-in, consent and connected apps (sources in `src/web/`; named `pages` so it
+/// does not shadow `actix_web::web`).
+#[path = "web/mod.rs"]
+pub mod pages;
 
 use actix_cors::Cors;
 use actix_web::{web, HttpResponse};

@@ -70,6 +70,14 @@ enum Command {
         #[arg(long, default_value_t = 15)]
         repeat: usize,
     },
+    /// Manage sign-in users (patients, practitioners).
+    #[command(subcommand)]
+    User(bedside::smart::cli::UserCommand),
+    /// Manage registered apps (OAuth clients).
+    #[command(subcommand)]
+    Client(bedside::smart::cli::ClientCommand),
+    /// Create an EHR launch context; prints the launch value alone on the last line.
+    Launch(bedside::smart::cli::LaunchArgs),
     /// Create or upgrade the database schema and exit.
     Migrate {
         #[command(flatten)]
@@ -103,6 +111,9 @@ fn main() -> ExitCode {
             print!("{}", bedside::fhir::capability::search_parameters_markdown());
             Ok(())
         }
+        Command::User(cmd) => bedside::smart::cli::user(cmd),
+        Command::Client(cmd) => bedside::smart::cli::client(cmd),
+        Command::Launch(args) => bedside::smart::cli::launch(args),
         Command::Migrate { db } => Store::open(&db.url(), 1).map(|_| ()).map_err(|e| e.to_string()),
     };
     match result {
@@ -185,7 +196,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
                 .app_data(state.clone())
                 .wrap(bedside::cors())
                 .wrap(middleware::Compress::default())
-                .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms").log_target("bedside::http"))
+                .wrap(middleware::Logger::new("%a \"%m %U\" %s %b %Dms").log_target("bedside::http"))
                 .configure(bedside::configure)
         })
         .workers(workers)

@@ -27,6 +27,7 @@ pub fn seed_demo(store: &Store, settings: &Settings) -> Result<String, String> {
         meta::set(&mut conn, "demo-seeded", DEMO_MARKER).map_err(|e| e.to_string())?;
     }
     let first = patients.first().cloned().unwrap_or_default();
+    crate::smart::demo_logins::seed(&mut conn, &first)?;
     let base = settings.fhir_base();
     let status = if seeded > 0 {
         format!("Seeded {seeded} demo resources for {} patients.", patients.len())
@@ -40,7 +41,9 @@ pub fn seed_demo(store: &Store, settings: &Settings) -> Result<String, String> {
          Get a token for one patient (in another terminal, same --data-dir):\n\
          \x20 TOKEN=$(cargo run -q -- token --scope 'patient/*.read' --patient {first})\n\
          Read the patient's active CarePlan:\n\
-         \x20 curl -H \"Authorization: Bearer $TOKEN\" '{base}/CarePlan?patient={first}&status=active'\n",
+         \x20 curl -H \"Authorization: Bearer $TOKEN\" '{base}/CarePlan?patient={first}&status=active'\n\
+         {smart}",
         last = patients.last().cloned().unwrap_or_default(),
+        smart = crate::smart::demo_logins::summary(&settings.base_url, &base, &first),
     ))
 }

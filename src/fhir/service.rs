@@ -41,11 +41,40 @@ impl Done {
 /// Organization, Location, Medication, …) are shared reference data and visible to any token allowed
 /// to read the type.
 pub fn visible(conn: &mut AnyConnection, access: &AccessContext, row: &StoredResource) -> Result<bool, ApiError> {
-    let Some(patient) = access.compartment_patient() else { return Ok(true) };
-    if !super::compartment::is_compartment_type(&row.res_type) {
+    visible_for(conn, access, row, Interaction::Read)
+}
+
+/// [`visible`] for one interaction: inside the token's patient compartment and, for granular scopes
+/// (`patient/Observation.rs?category=…`), matching one of the granted filters.
+pub fn visible_for(
+    conn: &mut AnyConnection,
+    access: &AccessContext,
+    row: &StoredResource,
+    interaction: Interaction,
+) -> Result<bool, ApiError> {
+    if let Some(patient) = access.compartment_patient() {
+        if super::compartment::is_compartment_type(&row.res_type) && !rows::in_compartment(conn, row.seq, patient)? {
+            return Ok(false);
+        }
+    }
+    matches_scope_filters(conn, access, &row.res_type, &row.res_id, interaction)
+}
+
+/// Does the current version of `res_type/id` match the granted granular filters (if any)?
+fn matches_scope_filters(
+    conn: &mut AnyConnection,
+    access: &AccessContext,
+    res_type: &str,
+    id: &str,
+    interaction: Interaction,
+) -> Result<bool, ApiError> {
+    let groups = super::search::query::scope_filters(res_type, access, interaction)?;
+    if groups.is_empty() {
         return Ok(true);
     }
-    Ok(rows::in_compartment(conn, row.seq, patient)?)
+    let mut q = crate::store::search::Query { res_types: vec![res_type.to_string()], all_of: groups, limit: 1, ..Default::default() };
+    q.all_of.push(vec![crate::store::search::Condition::Id(id.to_string())]);
+    Ok(!crate::store::search::find(conn, &q)?.is_empty())
 }
 
 /// Would a new version with these compartments stay inside the token's patient?
@@ -122,6 +151,12 @@ fn store_version(
     writable_content(access, res_type, &index)?;
     let created = current.map(|c| c.deleted).unwrap_or(true);
     let w = rows::write(conn, res_type, id, current, method, &now.text, NewVersion { content: bytes.clone(), deleted: false, index })?;
+    // Granular scopes limit writes too: the new version must match a granted filter (the caller's
+    // transaction rolls the write back otherwise).
+    let interaction = if created { Interaction::Create } else { Interaction::Update };
+    if !matches_scope_filters(conn, access, res_type, id, interaction)? {
+        return Err(ApiError::Forbidden(format!("the access token's scopes do not allow this {res_type} (outside the granted filter)")));
+    }
     Ok(Done {
         status: if created { 201 } else { 200 },
         res_type: res_type.to_string(),
@@ -188,7 +223,7 @@ pub fn update(
     match &current {
         Some(cur) if !cur.deleted => {
             access.require(res_type, Interaction::Update)?;
-            if !visible(conn, access, cur)? {
+            if !visible_for(conn, access, cur, Interaction::Update)? {
                 return Err(not_found(res_type, id));
             }
         }
@@ -253,7 +288,7 @@ pub fn delete(conn: &mut AnyConnection, access: &AccessContext, res_type: &str, 
     access.require(res_type, Interaction::Delete)?;
     resource::check_id(id)?;
     let Some(cur) = rows::read_for_update(conn, res_type, id)? else { return Ok(()) };
-    if !visible(conn, access, &cur)? {
+    if !visible_for(conn, access, &cur, Interaction::Delete)? {
         return Err(not_found(res_type, id));
     }
     if cur.deleted {

@@ -1,13 +1,19 @@
 //! `AccessContext`: who is asking and what they may see. It is an actix extractor, so a handler that
 //! needs authorization cannot forget it; every store query for FHIR data takes one.
+//!
+//! Extraction verifies the bearer JWT and then checks, with one primary-key lookup, that the grant
+//! the token was issued under is still active — so revocation takes effect on the next request on
+//! every node.
 
-use std::future::{ready, Ready};
+use std::future::Future;
+use std::pin::Pin;
 
 use actix_web::{web, FromRequest, HttpRequest};
 
-use super::scopes::{Interaction, Scopes};
+use super::scopes::{Context, Interaction, Scopes};
 use super::token;
 use crate::error::ApiError;
+use crate::store::StoreError;
 use crate::AppState;
 
 #[derive(Debug, Clone)]
@@ -15,10 +21,12 @@ pub struct AccessContext {
     pub client_id: String,
     pub subject: String,
     pub fhir_user: Option<String>,
-    /// Set when the token is bound to one patient: only that compartment is visible.
+    /// The patient in the token's launch context.
     pub patient: Option<String>,
     pub encounter: Option<String>,
     pub scopes: Scopes,
+    /// The grant the token belongs to (None for operator tokens).
+    pub grant: Option<String>,
 }
 
 impl AccessContext {
@@ -40,18 +48,37 @@ impl AccessContext {
         }
     }
 
-    /// The patient whose compartment limits this request (patient-context tokens only).
+    /// The Patient id of the user, when the user is a patient (`fhirUser` = `Patient/…`).
+    fn user_patient(&self) -> Option<&str> {
+        let u = self.fhir_user.as_deref()?;
+        let rel = u.rsplit_once("/Patient/").map(|(_, id)| id).or_else(|| u.strip_prefix("Patient/"))?;
+        Some(rel)
+    }
+
+    /// Is every resource scope limited to one patient? `patient/` scopes are; `user/` scopes are too
+    /// when the user is a patient (a patient user sees only their own record).
+    fn limited_to_patient(&self) -> bool {
+        let patient_user = self.user_patient().is_some();
+        !self.scopes.resources.is_empty()
+            && self.scopes.resources.iter().all(|r| match r.context {
+                Context::Patient => true,
+                Context::User => patient_user,
+                Context::System => false,
+            })
+    }
+
+    /// The patient whose compartment limits this request (patient-limited tokens only).
     pub fn compartment_patient(&self) -> Option<&str> {
-        if self.scopes.patient_only() {
-            self.patient.as_deref()
+        if self.limited_to_patient() {
+            self.user_patient().or(self.patient.as_deref())
         } else {
             None
         }
     }
 
-    /// A patient-scoped token without a patient claim can see nothing patient-specific.
+    /// A patient-scoped token without a patient can see nothing patient-specific.
     pub fn check_consistent(&self) -> Result<(), ApiError> {
-        if self.scopes.patient_only() && self.patient.is_none() {
+        if self.limited_to_patient() && self.compartment_patient().is_none() {
             return Err(ApiError::Forbidden("patient-level scopes need a patient in the token's context".into()));
         }
         Ok(())
@@ -74,6 +101,7 @@ fn bearer(req: &HttpRequest) -> Result<&str, ApiError> {
     Ok(tok.trim())
 }
 
+/// Verifies the bearer token's signature and claims (no database access; see [`check_grant`]).
 pub fn authenticate(req: &HttpRequest) -> Result<AccessContext, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
@@ -89,17 +117,42 @@ pub fn authenticate(req: &HttpRequest) -> Result<AccessContext, ApiError> {
         patient: claims.patient,
         encounter: claims.encounter,
         scopes,
+        grant: claims.grant,
     };
     ctx.check_consistent()?;
     Ok(ctx)
 }
 
+/// Refuses a token whose grant was revoked or has ended.
+pub async fn check_grant(state: &web::Data<AppState>, ctx: &AccessContext) -> Result<(), ApiError> {
+    let Some(grant) = ctx.grant.clone() else { return Ok(()) };
+    let store = state.store.clone();
+    let now = token::now_secs() as i64;
+    let active = web::block(move || -> Result<bool, StoreError> {
+        let mut c = store.conn()?;
+        crate::store::auth::grant_is_active(&mut c, &grant, now)
+    })
+    .await??;
+    if active {
+        Ok(())
+    } else {
+        Err(ApiError::Unauthorized("the access token has been revoked".into()))
+    }
+}
+
 impl FromRequest for AccessContext {
     type Error = ApiError;
-    type Future = Ready<Result<Self, Self::Error>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut actix_web::dev::Payload) -> Self::Future {
-        ready(authenticate(req))
+        let ctx = authenticate(req);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let ctx = ctx?;
+            let state = state.ok_or_else(|| ApiError::Internal("application state missing".into()))?;
+            check_grant(&state, &ctx).await?;
+            Ok(ctx)
+        })
     }
 }
 
@@ -113,6 +166,7 @@ impl AccessContext {
             patient: None,
             encounter: None,
             scopes: Scopes::parse("system/*.cruds").unwrap_or_default(),
+            grant: None,
         }
     }
 }

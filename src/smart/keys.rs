@@ -24,7 +24,10 @@ pub struct SigningKey {
 /// The keys of this server (all nodes load the same rows).
 #[derive(Clone)]
 pub struct KeySet {
+    /// Signs access tokens.
     pub es256: SigningKey,
+    /// Signs OpenID Connect id_tokens (RS256 is the algorithm every OIDC client must support).
+    pub rs256: SigningKey,
 }
 
 impl KeySet {
@@ -33,22 +36,27 @@ impl KeySet {
         if !key_rows::all(conn)?.iter().any(|r| r.alg == "ES256") {
             key_rows::insert_if_absent(conn, &generate_es256()?)?;
         }
+        if !key_rows::all(conn)?.iter().any(|r| r.alg == "RS256") {
+            key_rows::insert_if_absent(conn, &super::rsa_key::generate_rs256()?)?;
+        }
         let rows = key_rows::all(conn)?;
-        let row = rows
-            .iter()
-            .find(|r| r.alg == "ES256")
-            .ok_or_else(|| StoreError::Corrupt("no ES256 signing key after generation".into()))?;
-        Ok(KeySet { es256: to_key(row)? })
+        let find = |alg: &str| {
+            rows.iter()
+                .find(|r| r.alg == alg)
+                .ok_or_else(|| StoreError::Corrupt(format!("no {alg} signing key after generation")))
+        };
+        Ok(KeySet { es256: to_key(find("ES256")?)?, rs256: super::rsa_key::to_key(find("RS256")?)? })
     }
 
-    /// Finds the verification key for a token header's `kid`.
+    /// Finds the access-token verification key for a token header's `kid` (ES256 only: an id_token
+    /// signed with the RSA key is never an access token).
     pub fn by_kid(&self, kid: &str) -> Option<&SigningKey> {
         (self.es256.kid == kid).then_some(&self.es256)
     }
 
     /// `{"keys": [...]}` for the JWKS endpoint.
     pub fn jwks(&self) -> serde_json::Value {
-        json!({"keys": [self.es256.public_jwk.clone()]})
+        json!({"keys": [self.es256.public_jwk.clone(), self.rs256.public_jwk.clone()]})
     }
 }
 

@@ -51,6 +51,35 @@ impl ResourceScope {
     pub fn covers(&self, resource_type: &str, interaction: Interaction) -> bool {
         (self.resource_type == "*" || self.resource_type == resource_type) && self.perms.contains(interaction.letter())
     }
+
+    /// Is everything this scope allows also allowed by `other` (same context, type and filter
+    /// covered, permissions a subset)?
+    pub fn within(&self, other: &ResourceScope) -> bool {
+        self.context == other.context
+            && (other.resource_type == "*" || other.resource_type == self.resource_type)
+            && self.perms.chars().all(|c| other.perms.contains(c))
+            && (other.filter.is_empty() || other.filter == self.filter)
+    }
+}
+
+/// Turns alternatives of AND-ed `(param, value)` filters (one per granular scope) into AND-ed groups
+/// of OR-ed filters (conjunctive normal form), the shape a search query has. Refuses shapes that
+/// would explode (more than 64 groups).
+pub fn filters_to_groups(alternatives: &[Vec<(String, String)>]) -> Result<Vec<Vec<(String, String)>>, String> {
+    if alternatives.is_empty() || alternatives.iter().any(|a| a.is_empty()) {
+        return Ok(Vec::new());
+    }
+    let mut groups: Vec<Vec<(String, String)>> = vec![Vec::new()];
+    for alt in alternatives {
+        if groups.len().saturating_mul(alt.len()) > 64 {
+            return Err("the granted scopes' filters are too complex to apply".into());
+        }
+        groups = groups
+            .iter()
+            .flat_map(|g| alt.iter().map(move |f| g.iter().cloned().chain(std::iter::once(f.clone())).collect()))
+            .collect();
+    }
+    Ok(groups)
 }
 
 /// A parsed scope string.
@@ -147,6 +176,15 @@ impl Scopes {
         !self.resources.is_empty() && self.resources.iter().all(|r| r.context == Context::Patient)
     }
 
+    /// The granular filters for `interaction` on `resource_type` as AND-ed groups of OR-ed
+    /// `(param, value)` pairs; empty when the grant is not filtered (or does not cover the type).
+    pub fn filter_groups(&self, resource_type: &str, interaction: Interaction) -> Result<Vec<Vec<(String, String)>>, String> {
+        match self.filters_for(resource_type, interaction) {
+            Some(alternatives) => filters_to_groups(&alternatives),
+            None => Ok(Vec::new()),
+        }
+    }
+
     pub fn has(&self, other: &str) -> bool {
         self.other.iter().any(|o| o == other)
     }
@@ -195,6 +233,26 @@ mod tests {
         assert_eq!(f.len(), 1);
         assert_eq!(f[0][0].0, "category");
         assert!(f[0][0].1.ends_with("|laboratory"));
+    }
+
+    #[test]
+    fn filters_become_conjunctive_groups() {
+        let f = |k: &str, v: &str| (k.to_string(), v.to_string());
+        let alts = vec![vec![f("category", "a")], vec![f("category", "b"), f("status", "final")]];
+        let groups = filters_to_groups(&alts).unwrap();
+        assert_eq!(groups, vec![vec![f("category", "a"), f("category", "b")], vec![f("category", "a"), f("status", "final")]]);
+        assert!(filters_to_groups(&[vec![f("a", "1")], vec![]]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn within() {
+        let s = |t: &str| parse_resource_scope(t).unwrap().unwrap();
+        assert!(s("patient/Observation.rs").within(&s("patient/*.cruds")));
+        assert!(s("patient/Observation.read").within(&s("patient/Observation.rs")));
+        assert!(!s("patient/Observation.rs").within(&s("patient/Observation.r")));
+        assert!(!s("user/Observation.rs").within(&s("patient/*.rs")));
+        assert!(s("patient/Observation.rs?category=x").within(&s("patient/Observation.rs")));
+        assert!(!s("patient/Observation.rs").within(&s("patient/Observation.rs?category=x")));
     }
 
     #[test]

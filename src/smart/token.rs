@@ -26,6 +26,10 @@ pub struct AccessClaims {
     pub encounter: Option<String>,
     #[serde(default, rename = "fhirUser", skip_serializing_if = "Option::is_none")]
     pub fhir_user: Option<String>,
+    /// The grant this token was issued under; checked on every request, so revoking the grant ends
+    /// the token at once on every node. Operator tokens (`bedside token`) have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant: Option<String>,
 }
 
 pub fn now_secs() -> u64 {
@@ -44,6 +48,7 @@ pub struct TokenRequest {
     pub patient: Option<String>,
     pub encounter: Option<String>,
     pub fhir_user: Option<String>,
+    pub grant: Option<String>,
     pub lifetime_secs: u64,
 }
 
@@ -63,6 +68,7 @@ pub fn issue(keys: &KeySet, fhir_base: &str, req: &TokenRequest) -> Result<(Stri
         patient: req.patient.clone(),
         encounter: req.encounter.clone(),
         fhir_user: req.fhir_user.clone(),
+        grant: req.grant.clone(),
     };
     let mut header = Header::new(Algorithm::ES256);
     header.kid = Some(keys.es256.kid.clone());
@@ -94,4 +100,39 @@ pub fn verify(keys: &KeySet, fhir_base: &str, token: &str) -> Result<AccessClaim
         return Err("the token is not an access token".into());
     }
     Ok(data.claims)
+}
+
+/// The `token_use` of id_tokens is absent (OIDC defines the claims); they are signed with the RS256
+/// key, which access-token verification never accepts.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct IdClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub exp: u64,
+    pub iat: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    #[serde(default, rename = "fhirUser", skip_serializing_if = "Option::is_none")]
+    pub fhir_user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// Signs an OpenID Connect id_token (RS256) for `client_id`.
+pub fn issue_id_token(keys: &KeySet, issuer: &str, client_id: &str, sub: &str, fhir_user: Option<String>, nonce: Option<String>, name: Option<String>) -> Result<String, String> {
+    let now = now_secs();
+    let claims = IdClaims {
+        iss: issuer.to_string(),
+        sub: sub.to_string(),
+        aud: client_id.to_string(),
+        exp: now + 3600,
+        iat: now,
+        nonce,
+        fhir_user,
+        name,
+    };
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some(keys.rs256.kid.clone());
+    encode(&header, &claims, &keys.rs256.encoding).map_err(|e| e.to_string())
 }

@@ -38,6 +38,9 @@ pub enum Condition {
     Compartment(String),
     /// The resource is of one of these types (for mixed-type searches).
     Types(Vec<String>),
+    /// Conditions that apply only to resources of `res_type` (others pass), e.g. one type's granular
+    /// scope filter in a search over several types.
+    OnlyFor { res_type: String, all_of: Vec<Vec<Condition>> },
     /// Chained search: the reference `param` points at a `target_type` resource matching `inner`.
     Chain { param: String, target_type: String, inner: Vec<Vec<Condition>> },
     /// Reverse chaining (`_has`): some `source_type` resource whose reference `param` points at this
@@ -417,6 +420,22 @@ fn condition(sql: &mut Sql, alias: &str, types: &[String], c: &Condition) {
         }
         Condition::Types(ts) => {
             type_filter(sql, &format!("{alias}.res_type"), ts);
+        }
+        Condition::OnlyFor { res_type, all_of } => {
+            sql.push(&format!("({alias}.res_type <> ")).text(res_type).push(" OR (1 = 1");
+            for group in all_of.iter().filter(|g| !g.is_empty()) {
+                sql.push(" AND (");
+                for (i, c) in group.iter().enumerate() {
+                    if i > 0 {
+                        sql.push(" OR ");
+                    }
+                    sql.push("(");
+                    condition(sql, alias, std::slice::from_ref(res_type), c);
+                    sql.push(")");
+                }
+                sql.push(")");
+            }
+            sql.push("))");
         }
         Condition::Chain { param, target_type, inner } => {
             sub(sql, "idx_reference", param);

@@ -80,6 +80,11 @@ fn fresh_db(dir: &tempfile::TempDir) -> (String, Option<(String, String)>) {
 
 impl TestApp {
     pub fn new() -> TestApp {
+        TestApp::with_settings(|_| {})
+    }
+
+    /// A test app whose settings `f` adjusts (e.g. to enable Dynamic Client Registration).
+    pub fn with_settings(f: impl FnOnce(&mut Settings)) -> TestApp {
         let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("warn").try_init();
         let dir = tempfile::tempdir().expect("temp dir");
         let (db_url, pg_drop) = fresh_db(&dir);
@@ -91,6 +96,7 @@ impl TestApp {
         settings.max_body_bytes = 2 * 1024 * 1024;
         settings.default_count = 20;
         settings.max_count = 200;
+        f(&mut settings);
         let state = web::Data::new(AppState::new(store, settings).expect("state"));
         let (tx, rx) = mpsc::channel();
         let st = state.clone();

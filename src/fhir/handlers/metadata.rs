@@ -9,6 +9,18 @@ use crate::AppState;
 
 pub async fn metadata(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let out = Output::negotiate(&req)?;
-    let cs = capability_statement(&state.settings.base_url, &state.settings.fhir_base());
+    let mut cs = capability_statement(&state.settings.base_url, &state.settings.fhir_base());
+    // SMART: the OAuth endpoints, the same URIs as /fhir/.well-known/smart-configuration.
+    if let Some(security) = cs
+        .get_mut("rest")
+        .and_then(|r| r.get_mut(0))
+        .and_then(|r| r.get_mut("security"))
+        .and_then(|s| s.as_object_mut())
+    {
+        security.insert(
+            "extension".into(),
+            serde_json::json!([crate::smart::discovery::oauth_uris_extension(&state.settings)]),
+        );
+    }
     out.respond(HttpResponse::Ok(), cs.to_string().as_bytes())
 }

@@ -59,7 +59,7 @@ pub fn encode_cursor(secret: &[u8], after: &After, fp: &str) -> String {
 
 fn can_include(conn: &mut AnyConnection, access: &AccessContext, r: &StoredResource) -> Result<bool, ApiError> {
     Ok((access.scopes.allows(&r.res_type, Interaction::Read) || access.scopes.allows(&r.res_type, Interaction::Search))
-        && service::visible(conn, access, r)?)
+        && service::visible_for(conn, access, r, Interaction::Read)?)
 }
 
 /// Runs one page.

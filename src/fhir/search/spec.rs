@@ -223,7 +223,7 @@ impl SearchSpec {
                 }
             }
         }
-        restrict(&mut spec.query, access);
+        restrict(&mut spec.query, access, crate::smart::scopes::Interaction::Search)?;
         Ok(spec)
     }
 }

@@ -1,0 +1,137 @@
+//! The operator commands of the authorization server: `bedside user add`, `bedside client add`,
+//! `bedside launch`.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use super::clients::{self, ClientAuth, NewClient};
+use super::launch::{self, NewLaunch};
+use crate::config::DbArgs;
+use crate::store::Store;
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Add a login for a patient or practitioner (the password is read from standard input).
+    Add {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        username: String,
+        /// Read the password from the first line of standard input (never from the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        /// The FHIR resource this user is, e.g. Patient/123 or Practitioner/abc.
+        #[arg(long)]
+        fhir_user: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ClientCommand {
+    /// Register an app. Prints JSON with its client_id (and client_secret, shown only this once).
+    Add(ClientAddArgs),
+}
+
+#[derive(Args)]
+pub struct ClientAddArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// The app's name, shown to users on the consent page.
+    #[arg(long)]
+    name: String,
+    /// An exact redirect URI (repeat for several).
+    #[arg(long = "redirect-uri")]
+    redirect_uris: Vec<String>,
+    /// A public app (browser or native; PKCE required). The default.
+    #[arg(long, group = "auth")]
+    public: bool,
+    /// A confidential app with a client secret (client_secret_basic or client_secret_post).
+    #[arg(long, group = "auth")]
+    secret: bool,
+    /// A confidential app authenticating with private_key_jwt; keys fetched from this URL.
+    #[arg(long, group = "auth")]
+    jwks_uri: Option<String>,
+    /// A confidential app authenticating with private_key_jwt; keys in this JWKS file.
+    #[arg(long, group = "auth")]
+    jwks: Option<PathBuf>,
+    /// Scopes the app may be granted (space separated; default: any).
+    #[arg(long, default_value = "")]
+    scope: String,
+}
+
+#[derive(Args)]
+pub struct LaunchArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// The patient open in the EHR.
+    #[arg(long)]
+    patient: Option<String>,
+    /// The encounter open in the EHR.
+    #[arg(long)]
+    encounter: Option<String>,
+    /// The EHR user (e.g. Practitioner/123): only they can complete the launch.
+    #[arg(long)]
+    user: Option<String>,
+    /// The launch intent passed to the app (e.g. reconcile-medications).
+    #[arg(long)]
+    intent: Option<String>,
+    /// Ask the app to show a patient banner (the EHR does not).
+    #[arg(long)]
+    need_patient_banner: bool,
+}
+
+fn open(db: &DbArgs) -> Result<Store, String> {
+    Store::open(&db.url(), 1).map_err(|e| e.to_string())
+}
+
+pub fn user(cmd: UserCommand) -> Result<(), String> {
+    match cmd {
+        UserCommand::Add { db, username, password_stdin: _, fhir_user } => {
+            let mut password = String::new();
+            std::io::stdin().lock().read_line(&mut password).map_err(|e| format!("cannot read the password: {e}"))?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            let store = open(&db)?;
+            let mut conn = store.conn().map_err(|e| e.to_string())?;
+            let row = super::users::add(&mut conn, &username, password, &fhir_user).map_err(|e| e.to_string())?;
+            println!("added user {} ({})", row.username, row.fhir_user);
+            Ok(())
+        }
+    }
+}
+
+pub fn client(cmd: ClientCommand) -> Result<(), String> {
+    let ClientCommand::Add(a) = cmd;
+    let auth = match (a.public, a.secret, a.jwks_uri, a.jwks) {
+        (_, true, _, _) => ClientAuth::Secret,
+        (_, _, Some(u), _) => ClientAuth::JwksUri(u),
+        (_, _, _, Some(path)) => ClientAuth::Jwks(
+            std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?,
+        ),
+        _ => ClientAuth::Public,
+    };
+    let store = open(&a.db)?;
+    let mut conn = store.conn().map_err(|e| e.to_string())?;
+    let reg = clients::register(&mut conn, NewClient { name: a.name, redirect_uris: a.redirect_uris, auth, scope: a.scope })
+        .map_err(|e| e.to_string())?;
+    println!("{}", serde_json::to_string_pretty(&clients::describe(&reg)).unwrap_or_default());
+    Ok(())
+}
+
+pub fn launch(a: LaunchArgs) -> Result<(), String> {
+    let store = open(&a.db)?;
+    let mut conn = store.conn().map_err(|e| e.to_string())?;
+    let new = NewLaunch {
+        patient: a.patient,
+        encounter: a.encounter,
+        user: a.user,
+        intent: a.intent,
+        need_patient_banner: Some(a.need_patient_banner),
+        smart_style_url: None,
+    };
+    let value = launch::create(&mut conn, &new, "bedside-cli").map_err(|e| e.to_string())?;
+    println!("launch context stored; valid for {} seconds. Launch value:", launch::LAUNCH_LIFETIME_SECS);
+    println!("{value}");
+    Ok(())
+}

@@ -1,0 +1,230 @@
+//! Grants: which requested scopes can be granted, and the token response a grant produces
+//! (shared by the authorization_code, refresh_token and client_credentials grant types).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::oauth_error::OAuthError;
+use super::scopes::{parse_resource_scope, Context, Scopes};
+use super::{secrets, token};
+use crate::fhir::search::registry::Registry;
+use crate::store::auth::{self as rows, ClientRow, GrantRow, RefreshRow};
+use crate::store::AnyConnection;
+use crate::AppState;
+
+/// Life of refresh tokens: `offline_access` until revoked (renewed on every use), `online_access`
+/// for a working day.
+pub const OFFLINE_SECS: i64 = 90 * 24 * 3600;
+pub const ONLINE_SECS: i64 = 12 * 3600;
+
+/// Non-resource scopes this server understands; others are dropped from a grant.
+const OTHER_SCOPES: &[&str] =
+    &["openid", "fhirUser", "profile", "launch", "launch/patient", "launch/encounter", "offline_access", "online_access"];
+
+/// Launch-context extras kept with a grant (returned in every token response of the grant).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct GrantContext {
+    pub need_patient_banner: bool,
+    #[serde(default)]
+    pub smart_style_url: Option<String>,
+    #[serde(default)]
+    pub intent: Option<String>,
+}
+
+/// Is `scope` (one scope) within what the client was registered for (empty registration: anything)?
+pub fn client_allows(client: &ClientRow, scope: &str) -> bool {
+    if client.scope.trim().is_empty() {
+        return true;
+    }
+    let allowed: Vec<&str> = client.scope.split_whitespace().collect();
+    if allowed.contains(&scope) {
+        return true;
+    }
+    match parse_resource_scope(scope) {
+        Ok(Some(r)) => allowed.iter().any(|a| matches!(parse_resource_scope(a), Ok(Some(ar)) if r.within(&ar))),
+        _ => false,
+    }
+}
+
+/// Checks one resource scope's granular filter against the search parameters of its type.
+fn check_filter(scope: &str) -> Result<(), String> {
+    let Ok(Some(r)) = parse_resource_scope(scope) else { return Ok(()) };
+    for (param, _) in &r.filter {
+        if r.resource_type == "*" {
+            return Err(format!("scope {scope:?}: a filter needs a resource type"));
+        }
+        if Registry::global().get(&r.resource_type, param).is_none() {
+            return Err(format!("scope {scope:?}: {param} is not a search parameter of {}", r.resource_type));
+        }
+    }
+    Ok(())
+}
+
+/// The scopes of a user authorization request that can be granted, in request order. Malformed
+/// scopes are an error (`invalid_scope`); `system/` scopes, unknown scopes and scopes the client
+/// was not registered for are left out.
+pub fn grantable_for_user(requested: &str, client: &ClientRow) -> Result<Vec<String>, String> {
+    Scopes::parse(requested)?;
+    let mut out: Vec<String> = Vec::new();
+    for s in requested.split_whitespace() {
+        check_filter(s)?;
+        let keep = match parse_resource_scope(s)? {
+            Some(r) => r.context != Context::System,
+            None => OTHER_SCOPES.contains(&s),
+        };
+        if keep && client_allows(client, s) && !out.iter().any(|o| o == s) {
+            out.push(s.to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// Is every scope of `asked` within `granted` (for refresh: never more than was approved)?
+pub fn is_subset(asked: &str, granted: &str) -> bool {
+    let granted_list: Vec<&str> = granted.split_whitespace().collect();
+    asked.split_whitespace().all(|a| {
+        granted_list.contains(&a)
+            || match parse_resource_scope(a) {
+                Ok(Some(r)) => granted_list.iter().any(|g| matches!(parse_resource_scope(g), Ok(Some(gr)) if r.within(&gr))),
+                _ => false,
+            }
+    })
+}
+
+fn has(scope: &str, s: &str) -> bool {
+    scope.split_whitespace().any(|x| x == s)
+}
+
+/// Does this grant come with a refresh token, and for how long?
+pub fn refresh_lifetime(scope: &str) -> Option<i64> {
+    if has(scope, "offline_access") {
+        Some(OFFLINE_SECS)
+    } else if has(scope, "online_access") {
+        Some(ONLINE_SECS)
+    } else {
+        None
+    }
+}
+
+/// Issues an access token for `grant` with `scope` (⊆ the grant's scope) and builds the token
+/// response. With `refresh`, a new refresh token is stored (hashed) for the grant's full scope.
+pub fn token_response(
+    conn: &mut AnyConnection,
+    state: &AppState,
+    grant: &GrantRow,
+    scope: &str,
+    refresh: bool,
+    id_token: bool,
+) -> Result<Value, OAuthError> {
+    let settings = &state.settings;
+    let lifetime = settings.token_lifetime;
+    let (access, _) = token::issue(
+        &state.keys,
+        &settings.fhir_base(),
+        &token::TokenRequest {
+            subject: grant.username.clone().unwrap_or_else(|| grant.client_id.clone()),
+            client_id: grant.client_id.clone(),
+            scope: scope.to_string(),
+            patient: grant.patient.clone(),
+            encounter: grant.encounter.clone(),
+            fhir_user: grant.fhir_user.clone(),
+            grant: Some(grant.grant_id.clone()),
+            lifetime_secs: lifetime,
+        },
+    )
+    .map_err(OAuthError::server_error)?;
+    let mut v = json!({"access_token": access, "token_type": "Bearer", "expires_in": lifetime, "scope": scope});
+    if refresh {
+        if let Some(life) = refresh_lifetime(&grant.scope) {
+            let rt = secrets::random_token();
+            let expires_at = token::now_secs() as i64 + life;
+            rows::insert_refresh(
+                conn,
+                &RefreshRow {
+                    token_hash: secrets::hash_token(&rt),
+                    grant_id: grant.grant_id.clone(),
+                    client_id: grant.client_id.clone(),
+                    scope: grant.scope.clone(),
+                    used: false,
+                    expires_at,
+                },
+            )?;
+            rows::extend_grant(conn, &grant.grant_id, expires_at.max(grant.expires_at))?;
+            v["refresh_token"] = json!(rt);
+        }
+    }
+    if id_token && has(scope, "openid") {
+        if let (Some(user), Some(fhir_user)) = (&grant.username, &grant.fhir_user) {
+            let fhir_user_url = has(scope, "fhirUser").then(|| format!("{}/{fhir_user}", settings.fhir_base()));
+            let name = if has(scope, "profile") { super::users::name_of(conn, fhir_user)? } else { None };
+            let t = token::issue_id_token(
+                &state.keys,
+                &settings.fhir_base(),
+                &grant.client_id,
+                user,
+                fhir_user_url,
+                grant.nonce.clone(),
+                name,
+            )
+            .map_err(OAuthError::server_error)?;
+            v["id_token"] = json!(t);
+        }
+    }
+    if let Some(p) = &grant.patient {
+        v["patient"] = json!(p);
+    }
+    if let Some(e) = &grant.encounter {
+        v["encounter"] = json!(e);
+    }
+    if grant.username.is_some() {
+        let ctx: GrantContext = serde_json::from_str(&grant.context).unwrap_or_default();
+        v["need_patient_banner"] = json!(ctx.need_patient_banner);
+        v["smart_style_url"] = json!(ctx.smart_style_url.unwrap_or_else(|| format!("{}/smart/style.json", settings.base_url)));
+        if let Some(i) = ctx.intent {
+            v["intent"] = json!(i);
+        }
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(scope: &str) -> ClientRow {
+        ClientRow {
+            client_id: "c".into(),
+            name: "n".into(),
+            client_type: "public".into(),
+            secret_hash: None,
+            jwks: None,
+            jwks_uri: None,
+            redirect_uris: "[]".into(),
+            scope: scope.into(),
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn refresh_scope_must_stay_within_the_grant() {
+        let granted = "launch/patient patient/*.rs offline_access";
+        assert!(is_subset("patient/Observation.rs", granted));
+        assert!(is_subset("patient/Observation.read launch/patient", granted));
+        assert!(!is_subset("patient/Observation.cruds", granted));
+        assert!(!is_subset("user/Observation.rs", granted));
+        assert!(!is_subset("openid", granted));
+    }
+
+    #[test]
+    fn user_requests_drop_system_unknown_and_unregistered_scopes() {
+        let any = client("");
+        assert_eq!(
+            grantable_for_user("openid system/*.rs patient/Patient.rs made-up launch/patient", &any).unwrap(),
+            ["openid", "patient/Patient.rs", "launch/patient"]
+        );
+        let limited = client("patient/Observation.rs launch/patient");
+        assert_eq!(grantable_for_user("patient/Observation.read patient/Patient.rs launch/patient", &limited).unwrap(), ["patient/Observation.read", "launch/patient"]);
+        assert!(grantable_for_user("patient/Observation.rs?nope=1", &any).is_err());
+        assert!(grantable_for_user("patient/*.rs?category=x", &any).is_err());
+    }
+}

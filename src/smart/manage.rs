@@ -1,0 +1,155 @@
+//! "Your connected apps" (`/auth/manage`, the `manage` URI of SMART's oauth-uris): a signed-in user
+//! sees the apps holding a live grant to their record, in plain words, and can take access back.
+//! Sessions are rows bound to a `__Host-` cookie; every form carries the session's CSRF token.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::authorize::Failure;
+use super::form::{db, Form};
+use super::scopes::parse_resource_scope;
+use super::{secrets, token, users};
+use crate::store::auth::{self as rows, SessionRow};
+use crate::store::{AnyConnection, StoreError};
+use crate::pages::words::{describe, describe_other, Whose};
+use crate::pages::{self as pages, ConnectedApp, ManageLoginPage, ManagePage, Outcome};
+use crate::AppState;
+
+const SESSION_SECS: i64 = 3600;
+
+fn internal(e: impl std::fmt::Display) -> HttpResponse {
+    tracing::error!(error = %e, "connected-apps page failed");
+    pages::error_page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "The server could not show this page.")
+}
+
+fn now() -> i64 {
+    token::now_secs() as i64
+}
+
+/// The plain-words lines of a granted scope string.
+fn lines(scope: &str, patient_user: bool) -> Vec<String> {
+    let whose = if patient_user { Whose::Yours } else { Whose::ThePatients };
+    let mut out: Vec<String> = Vec::new();
+    for s in scope.split_whitespace() {
+        let line = match parse_resource_scope(s) {
+            Ok(Some(r)) => Some(describe(&r, whose)),
+            _ => describe_other(s).map(str::to_string),
+        };
+        if let Some(l) = line.filter(|l| !out.contains(l)) {
+            out.push(l);
+        }
+    }
+    out
+}
+
+fn list_page(c: &mut AnyConnection, state: &AppState, session: &SessionRow, username: &str) -> Result<Outcome, StoreError> {
+    let patient_user = rows::find_user(c, username)?.map(|u| users::patient_of(&u.fhir_user).is_some()).unwrap_or(false);
+    let apps = rows::user_grants(c, username, now())?
+        .into_iter()
+        .map(|(grant, name, scope, created)| ConnectedApp {
+            grant,
+            name,
+            since: time::OffsetDateTime::from_unix_timestamp(created).map(|t| t.date().to_string()).unwrap_or_default(),
+            lines: lines(&scope, patient_user),
+        })
+        .collect();
+    let action = format!("{}/auth/manage/revoke", state.settings.base_url);
+    Ok(pages::page(StatusCode::OK, &ManagePage { action: &action, csrf: &session.csrf, username, apps }))
+}
+
+/// `GET /auth/manage`: the list for a signed-in session, else a sign-in form (with a new session).
+pub async fn manage(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let cookie = req.cookie(pages::USER_COOKIE).map(|c| c.value().to_string());
+    let st = state.clone();
+    let result = db(&state, move |c| -> Result<(Outcome, Option<String>), Failure> {
+        if let Some(cookie) = cookie {
+            if let Some(s) = rows::find_session(c, &secrets::hash_token(&cookie), now())? {
+                if let Some(u) = s.username.clone() {
+                    return Ok((list_page(c, &st, &s, &u)?, None));
+                }
+            }
+        }
+        let value = secrets::random_token();
+        let row = SessionRow { session_hash: secrets::hash_token(&value), csrf: secrets::random_token(), username: None, expires_at: now() + SESSION_SECS };
+        rows::insert_session(c, &row, now())?;
+        let action = format!("{}/auth/manage/login", st.settings.base_url);
+        Ok((pages::page(StatusCode::OK, &ManageLoginPage { action: &action, csrf: &row.csrf, error: None }), Some(value)))
+    })
+    .await;
+    match result {
+        Ok((outcome, new_cookie)) => {
+            let mut resp = outcome.respond();
+            if let Some(v) = new_cookie {
+                if resp.add_cookie(&pages::user_cookie(&v, SESSION_SECS)).is_err() {
+                    return internal("cannot set the session cookie");
+                }
+            }
+            resp
+        }
+        Err(f) => f.respond(),
+    }
+}
+
+/// The session of a form post: cookie and CSRF token must both match.
+fn session_of(c: &mut AnyConnection, cookie: Option<&str>, form: &Form) -> Result<Option<SessionRow>, StoreError> {
+    let Some(cookie) = cookie else { return Ok(None) };
+    let Some(s) = rows::find_session(c, &secrets::hash_token(cookie), now())? else { return Ok(None) };
+    let csrf_ok = form.first("csrf").map(|t| secrets::same(t, &s.csrf)).unwrap_or(false);
+    Ok(csrf_ok.then_some(s))
+}
+
+async fn post<F>(req: HttpRequest, state: web::Data<AppState>, payload: web::Payload, f: F) -> HttpResponse
+where
+    F: FnOnce(&mut AnyConnection, &AppState, SessionRow, Form) -> Result<Outcome, Failure> + Send + 'static,
+{
+    let expired = || pages::error_page(StatusCode::BAD_REQUEST, "This page has expired", "Open your connected apps page again.");
+    let Ok(form) = Form::from_body(&req, payload).await else { return expired() };
+    let cookie = req.cookie(pages::USER_COOKIE).map(|c| c.value().to_string());
+    let st = state.clone();
+    let result = db(&state, move |c| -> Result<Option<Outcome>, Failure> {
+        match session_of(c, cookie.as_deref(), &form)? {
+            Some(s) => f(c, &st, s, form).map(Some),
+            None => Ok(None),
+        }
+    })
+    .await;
+    match result {
+        Ok(Some(o)) => o.respond(),
+        Ok(None) => expired(),
+        Err(f) => f.respond(),
+    }
+}
+
+/// `POST /auth/manage/login`
+pub async fn manage_login(req: HttpRequest, state: web::Data<AppState>, payload: web::Payload) -> HttpResponse {
+    post(req, state, payload, |c, st, s, form| {
+        let username = form.first("username").unwrap_or("").to_string();
+        match users::check_login(c, &username, form.first("password").unwrap_or(""))? {
+            Some(u) => {
+                rows::set_session_user(c, &s.session_hash, &u.username)?;
+                Ok(Outcome::Redirect(format!("{}/auth/manage", st.settings.base_url)))
+            }
+            None => {
+                let action = format!("{}/auth/manage/login", st.settings.base_url);
+                let page = ManageLoginPage { action: &action, csrf: &s.csrf, error: Some("The user name or password is wrong.") };
+                Ok(pages::page(StatusCode::UNAUTHORIZED, &page))
+            }
+        }
+    })
+    .await
+}
+
+/// `POST /auth/manage/revoke` — ends one of the user's grants (its tokens stop working at once).
+pub async fn manage_revoke(req: HttpRequest, state: web::Data<AppState>, payload: web::Payload) -> HttpResponse {
+    post(req, state, payload, |c, st, s, form| {
+        let Some(username) = s.username.clone() else {
+            return Ok(Outcome::Redirect(format!("{}/auth/manage", st.settings.base_url)));
+        };
+        let grant = form.first("grant").unwrap_or("").to_string();
+        if rows::revoke_user_grant(c, &grant, &username)? {
+            tracing::info!(grant = %grant, "grant revoked by its user");
+        }
+        Ok(Outcome::Redirect(format!("{}/auth/manage", st.settings.base_url)))
+    })
+    .await
+}

@@ -1,0 +1,47 @@
+//! The server's RS256 key (for OpenID Connect id_tokens), generated once and stored like the ES256 one.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use rsa::pkcs1::EncodeRsaPrivateKey;
+use rsa::pkcs8::LineEnding;
+use rsa::traits::PublicKeyParts;
+use serde_json::json;
+
+use super::keys::SigningKey;
+use crate::store::keys::SigningKeyRow;
+use crate::store::{StoreError, StoreResult};
+
+pub fn generate_rs256() -> StoreResult<SigningKeyRow> {
+    let key = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048)
+        .map_err(|e| StoreError::Corrupt(format!("cannot generate an RSA key: {e}")))?;
+    let pem = key
+        .to_pkcs1_pem(LineEnding::LF)
+        .map_err(|e| StoreError::Corrupt(format!("cannot encode new key: {e}")))?;
+    let n = URL_SAFE_NO_PAD.encode(key.n().to_bytes_be());
+    let e = URL_SAFE_NO_PAD.encode(key.e().to_bytes_be());
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(format!("{n}.{e}"));
+    let kid = URL_SAFE_NO_PAD.encode(digest.get(..12).unwrap_or_default());
+    let jwk = json!({"kty": "RSA", "n": n, "e": e, "kid": kid, "alg": "RS256", "use": "sig"});
+    Ok(SigningKeyRow {
+        kid,
+        alg: "RS256".into(),
+        private_pem: pem.to_string(),
+        public_jwk: jwk.to_string(),
+        created_at: crate::fhir::instant::now().text,
+    })
+}
+
+pub fn to_key(row: &SigningKeyRow) -> StoreResult<SigningKey> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("signing key {}: {what}", row.kid));
+    let jwk: serde_json::Value = serde_json::from_str(&row.public_jwk).map_err(|_| corrupt("bad JWK"))?;
+    let n = jwk["n"].as_str().ok_or_else(|| corrupt("no n"))?;
+    let e = jwk["e"].as_str().ok_or_else(|| corrupt("no e"))?;
+    Ok(SigningKey {
+        kid: row.kid.clone(),
+        alg: Algorithm::RS256,
+        encoding: EncodingKey::from_rsa_pem(row.private_pem.as_bytes()).map_err(|_| corrupt("bad PEM"))?,
+        decoding: DecodingKey::from_rsa_components(n, e).map_err(|_| corrupt("bad public key"))?,
+        public_jwk: jwk,
+    })
+}

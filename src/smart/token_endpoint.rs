@@ -1,0 +1,180 @@
+//! `POST /auth/token`: authorization_code (single use, 60 s, redirect_uri + PKCE checked),
+//! refresh_token (rotated; a reused one revokes the grant), client_credentials (private_key_jwt,
+//! `system/` scopes). Answers and errors are never cached.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::client_auth::{self, Authenticated, Method};
+use super::clients::JWKS;
+use super::form::{db, no_store_json, Form};
+use super::grant::{self, client_allows};
+use super::oauth_error::OAuthError;
+use super::scopes::{parse_resource_scope, Context};
+use super::{secrets, token};
+use crate::store::auth::{self as rows, GrantRow};
+use crate::store::write_tx;
+use crate::AppState;
+
+pub async fn token_endpoint(req: HttpRequest, state: web::Data<AppState>, payload: web::Payload) -> Result<HttpResponse, OAuthError> {
+    let form = Form::from_body(&req, payload).await?;
+    let grant_type = form.required("grant_type")?.to_string();
+    if !matches!(grant_type.as_str(), "authorization_code" | "refresh_token" | "client_credentials") {
+        return Err(OAuthError::unsupported_grant_type(format!("grant_type {grant_type:?} is not supported")));
+    }
+    let client = client_auth::authenticate(&req, &state, &form).await?;
+    let body = match grant_type.as_str() {
+        "authorization_code" => authorization_code(&state, client, form).await?,
+        "refresh_token" => refresh(&state, client, form).await?,
+        _ => client_credentials(&state, client, form).await?,
+    };
+    Ok(no_store_json(StatusCode::OK, &body))
+}
+
+async fn authorization_code(state: &web::Data<AppState>, client: Authenticated, form: Form) -> Result<serde_json::Value, OAuthError> {
+    let code = form.required("code")?.to_string();
+    let redirect_uri = form.required("redirect_uri")?.to_string();
+    let verifier = form.one("code_verifier")?.map(str::to_string);
+    let st = state.clone();
+    db(state, move |c| {
+        let bad = || OAuthError::invalid_grant("the authorization code is invalid, expired or already used");
+        let hash = secrets::hash_token(&code);
+        let row = rows::find_code(c, &hash)?.ok_or_else(bad)?;
+        if row.client_id != client.client.client_id {
+            return Err(bad());
+        }
+        if row.used {
+            // A replayed code: whoever holds it may be an attacker. Revoke everything it produced.
+            rows::revoke_grant(c, &row.grant_id)?;
+            tracing::warn!(client_id = %row.client_id, grant = %row.grant_id, "authorization code reused; grant revoked");
+            return Err(bad());
+        }
+        if row.expires_at <= token::now_secs() as i64 {
+            return Err(bad());
+        }
+        if row.redirect_uri != redirect_uri {
+            return Err(OAuthError::invalid_grant("redirect_uri differs from the one in the authorization request"));
+        }
+        match (&row.code_challenge, &verifier) {
+            (Some(ch), Some(v)) => {
+                let well_formed = (43..=128).contains(&v.len())
+                    && v.chars().all(|x| x.is_ascii_alphanumeric() || matches!(x, '-' | '.' | '_' | '~'));
+                if !well_formed || !secrets::same(&secrets::s256(v), ch) {
+                    return Err(OAuthError::invalid_grant("the PKCE code_verifier does not match the code_challenge"));
+                }
+            }
+            (Some(_), None) => return Err(OAuthError::invalid_grant("code_verifier is required (PKCE)")),
+            (None, Some(_)) => return Err(OAuthError::invalid_grant("no code_challenge was sent with the authorization request")),
+            (None, None) => {}
+        }
+        let issued = write_tx(c, |c| {
+            if !rows::use_code(c, &hash)? {
+                return Ok(None);
+            }
+            let grant = rows::find_grant(c, &row.grant_id)?.filter(|g| !g.revoked).ok_or_else(bad)?;
+            let scope = grant.scope.clone();
+            grant::token_response(c, &st, &grant, &scope, true, true).map(Some)
+        })?;
+        match issued {
+            Some(v) => Ok(v),
+            None => {
+                // Lost a race with another redemption of the same code: that is a replay too.
+                rows::revoke_grant(c, &row.grant_id)?;
+                Err(bad())
+            }
+        }
+    })
+    .await
+}
+
+async fn refresh(state: &web::Data<AppState>, client: Authenticated, form: Form) -> Result<serde_json::Value, OAuthError> {
+    let presented = form.required("refresh_token")?.to_string();
+    let asked = form.one("scope")?.map(str::to_string);
+    let st = state.clone();
+    db(state, move |c| {
+        let bad = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
+        let hash = secrets::hash_token(&presented);
+        let row = rows::find_refresh(c, &hash)?.ok_or_else(bad)?;
+        if row.client_id != client.client.client_id {
+            return Err(bad());
+        }
+        if row.used {
+            rows::revoke_grant(c, &row.grant_id)?;
+            tracing::warn!(client_id = %row.client_id, grant = %row.grant_id, "refresh token reused; grant revoked");
+            return Err(bad());
+        }
+        let now = token::now_secs() as i64;
+        if row.expires_at <= now {
+            return Err(bad());
+        }
+        let scope = match &asked {
+            Some(s) if !grant::is_subset(s, &row.scope) => {
+                return Err(OAuthError::invalid_scope("the requested scope exceeds what was granted"))
+            }
+            Some(s) => s.split_whitespace().collect::<Vec<_>>().join(" "),
+            None => row.scope.clone(),
+        };
+        let issued = write_tx(c, |c| {
+            let grant = rows::find_grant(c, &row.grant_id)?.filter(|g| !g.revoked && g.expires_at > now).ok_or_else(bad)?;
+            if !rows::use_refresh(c, &hash)? {
+                return Ok(None);
+            }
+            grant::token_response(c, &st, &grant, &scope, true, false).map(Some)
+        })?;
+        match issued {
+            Some(v) => Ok(v),
+            None => {
+                rows::revoke_grant(c, &row.grant_id)?;
+                Err(bad())
+            }
+        }
+    })
+    .await
+}
+
+async fn client_credentials(state: &web::Data<AppState>, client: Authenticated, form: Form) -> Result<serde_json::Value, OAuthError> {
+    if client.method != Method::PrivateKeyJwt || client.client.client_type != JWKS {
+        return Err(OAuthError::unauthorized_client("client_credentials needs private_key_jwt client authentication"));
+    }
+    let requested = form.required("scope")?.to_string();
+    super::scopes::Scopes::parse(&requested).map_err(OAuthError::invalid_scope)?;
+    let mut granted: Vec<&str> = Vec::new();
+    for s in requested.split_whitespace() {
+        match parse_resource_scope(s) {
+            Ok(Some(r)) if r.context == Context::System => {
+                if client_allows(&client.client, s) && !granted.contains(&s) {
+                    granted.push(s);
+                }
+            }
+            _ => return Err(OAuthError::invalid_scope(format!("scope {s:?}: backend services may only ask for system/ scopes"))),
+        }
+    }
+    if granted.is_empty() {
+        return Err(OAuthError::invalid_scope("none of the requested scopes is allowed for this client"));
+    }
+    let scope = granted.join(" ");
+    let st = state.clone();
+    let lifetime = state.settings.token_lifetime as i64;
+    db(state, move |c| {
+        let now = token::now_secs() as i64;
+        let grant = GrantRow {
+            grant_id: uuid::Uuid::new_v4().simple().to_string(),
+            client_id: client.client.client_id.clone(),
+            username: None,
+            fhir_user: None,
+            scope: scope.clone(),
+            patient: None,
+            encounter: None,
+            context: "{}".into(),
+            nonce: None,
+            revoked: false,
+            created_at: now,
+            expires_at: now + lifetime,
+        };
+        write_tx(c, |c| {
+            rows::insert_grant(c, &grant)?;
+            grant::token_response(c, &st, &grant, &scope, false, false)
+        })
+    })
+    .await
+}

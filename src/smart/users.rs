@@ -1,0 +1,92 @@
+//! People who sign in: patients and practitioners, each linked to a FHIR resource (`fhirUser`).
+
+use super::secrets;
+use crate::store::auth::{self as rows, UserRow};
+use crate::store::{AnyConnection, StoreError, StoreResult};
+
+/// The resource types a user can be (SMART `fhirUser`).
+const USER_TYPES: &[&str] = &["Patient", "Practitioner", "PractitionerRole", "RelatedPerson", "Person"];
+
+/// Checks a `fhirUser` value: `Patient/123`, `Practitioner/abc`, …
+pub fn check_fhir_user(fhir_user: &str) -> Result<(), String> {
+    let (t, id) = fhir_user.split_once('/').ok_or_else(|| format!("fhirUser {fhir_user:?} must look like Patient/123"))?;
+    if !USER_TYPES.contains(&t) {
+        return Err(format!("fhirUser {fhir_user:?} must be one of {}", USER_TYPES.join(", ")));
+    }
+    if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.') {
+        return Err(format!("fhirUser {fhir_user:?} has an invalid id"));
+    }
+    Ok(())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Adds a login. The password is hashed with argon2; it is never stored or logged as given.
+pub fn add(conn: &mut AnyConnection, username: &str, password: &str, fhir_user: &str) -> Result<UserRow, UserError> {
+    let username = username.trim();
+    if username.is_empty() || username.len() > 100 || username.chars().any(char::is_whitespace) {
+        return Err(UserError::Invalid("the user name must have 1 to 100 characters and no spaces".into()));
+    }
+    if password.chars().count() < 8 {
+        return Err(UserError::Invalid("the password must have at least 8 characters".into()));
+    }
+    check_fhir_user(fhir_user).map_err(UserError::Invalid)?;
+    let row = UserRow {
+        username: username.to_string(),
+        password_hash: secrets::hash_password(password).map_err(UserError::Invalid)?,
+        fhir_user: fhir_user.to_string(),
+        created_at: super::token::now_secs() as i64,
+    };
+    match rows::insert_user(conn, &row) {
+        Ok(()) => Ok(row),
+        Err(StoreError::Conflict(_)) => Err(UserError::Invalid(format!("the user {username:?} already exists"))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The user if the password is right. Unknown users take as long as wrong passwords.
+pub fn check_login(conn: &mut AnyConnection, username: &str, password: &str) -> StoreResult<Option<UserRow>> {
+    match rows::find_user(conn, username.trim())? {
+        Some(u) if secrets::verify_password(password, &u.password_hash) => Ok(Some(u)),
+        Some(_) => Ok(None),
+        None => {
+            secrets::verify_dummy(password);
+            Ok(None)
+        }
+    }
+}
+
+/// The Patient id of a `fhirUser` that is a patient.
+pub fn patient_of(fhir_user: &str) -> Option<&str> {
+    fhir_user.strip_prefix("Patient/")
+}
+
+/// A person's display name from a stored Patient/Practitioner (`name[0]`: text, or given + family).
+pub fn display_name(content: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(content).ok()?;
+    let name = v.get("name")?.get(0)?;
+    if let Some(t) = name.get("text").and_then(|t| t.as_str()) {
+        return Some(t.to_string());
+    }
+    let mut parts: Vec<&str> = name
+        .get("given")
+        .and_then(|g| g.as_array())
+        .map(|g| g.iter().filter_map(|x| x.as_str()).collect())
+        .unwrap_or_default();
+    if let Some(f) = name.get("family").and_then(|f| f.as_str()) {
+        parts.push(f);
+    }
+    (!parts.is_empty()).then(|| parts.join(" "))
+}
+
+/// The display name of a `fhirUser` (`Patient/123`) if the resource is stored.
+pub fn name_of(conn: &mut AnyConnection, fhir_user: &str) -> StoreResult<Option<String>> {
+    let Some((t, id)) = fhir_user.split_once('/') else { return Ok(None) };
+    Ok(crate::store::resources::read(conn, t, id)?.filter(|r| !r.deleted).and_then(|r| display_name(&r.content)))
+}
