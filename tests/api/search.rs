@@ -386,3 +386,25 @@ fn subsets_keep_mandatory_elements() {
     assert_eq!(app.get("/Patient?_id:missing=false&_count=0", &t).json()["total"], 3);
     assert_eq!(app.get("/Patient?_id:missing=true&_count=0", &t).json()["total"], 0);
 }
+
+#[test]
+fn granular_scopes_filter_includes_everything_and_multi_type_search() {
+    let app = edge_cases();
+    let t = app.token(
+        "patient/Patient.rs patient/Observation.rs?category=http://terminology.hl7.org/CodeSystem/observation-category|laboratory",
+        Some("p1"),
+    );
+    // p1 has o1, o2 (vital signs) and o3 (laboratory).
+    assert_eq!(ids(&app.get("/Observation", &t).expect(200).json()), ["o3"]);
+    app.get("/Observation/o1", &t).expect(404);
+    let ev = app.get("/Patient/p1/$everything", &t).expect(200).json();
+    let got: Vec<&str> = ev["entry"].as_array().unwrap().iter().map(|e| e["resource"]["id"].as_str().unwrap()).collect();
+    assert!(got.contains(&"o3") && !got.contains(&"o1") && !got.contains(&"o2"), "{got:?}");
+    let sys = app.get("?_type=Patient,Observation", &t).expect(200).json();
+    assert_eq!(ids(&sys), ["o3", "p1"]);
+    let rev = app.get("/Patient?_revinclude=Observation:subject", &t).expect(200).json();
+    let got: Vec<&str> = rev["entry"].as_array().unwrap().iter().map(|e| e["resource"]["id"].as_str().unwrap()).collect();
+    assert!(got.contains(&"o3") && !got.contains(&"o1"), "{got:?}");
+    let hist = app.get("/Observation/_history", &t).expect(200).json();
+    assert!(!hist.to_string().contains("\"o1\""), "history hides what the grant excludes");
+}
