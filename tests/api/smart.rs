@@ -90,7 +90,7 @@ fn discovery_documents_agree_and_allow_cors() {
     assert_eq!(o["issuer"], app.fhir.as_str());
     assert!(o["id_token_signing_alg_values_supported"].as_array().unwrap().contains(&json!("RS256")));
     for f in ["authorization_endpoint", "token_endpoint", "jwks_uri", "response_types_supported", "subject_types_supported"] {
-        assert_eq!(o.get(f).is_some(), true, "openid-configuration lacks {f}");
+        assert!(o.get(f).is_some(), "openid-configuration lacks {f}");
     }
     let cs = app.send(app.req("GET", "/metadata", None)).expect(200).json();
     let sec = &cs["rest"][0]["security"];

@@ -267,13 +267,14 @@ pub fn restrict(q: &mut Query, access: &AccessContext, interaction: Interaction)
             q.all_of.push(group);
         }
     }
-    match q.res_types.as_slice() {
+    let types = q.res_types.clone();
+    match types.as_slice() {
         [one] => {
             let groups = scope_filters(one, access, interaction)?;
             q.all_of.extend(groups);
         }
         many => {
-            for t in many.to_vec() {
+            for t in many.iter().cloned() {
                 let groups = scope_filters(&t, access, interaction)?;
                 if !groups.is_empty() {
                     q.all_of.push(vec![Condition::OnlyFor { res_type: t, all_of: groups }]);
