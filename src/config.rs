@@ -62,6 +62,13 @@ pub struct ServeArgs {
     /// Accept OAuth Dynamic Client Registration (RFC 7591) at /auth/register from anyone.
     #[arg(long, env = "BEDSIDE_ENABLE_DCR")]
     pub enable_dcr: bool,
+    /// Requests per second allowed per client (by verified token; by IP address without one); over it
+    /// requests get 429 with Retry-After. 0 turns the limit off. Each node counts on its own.
+    #[arg(long, env = "BEDSIDE_RATE_LIMIT", default_value_t = 200)]
+    pub rate_limit: u64,
+    /// Requests a client may make at once above the steady rate.
+    #[arg(long, env = "BEDSIDE_RATE_BURST", default_value_t = 1000)]
+    pub rate_burst: u32,
 }
 
 /// What the running app needs to know, derived from [`ServeArgs`].
@@ -75,6 +82,9 @@ pub struct Settings {
     pub token_lifetime: u64,
     /// Dynamic Client Registration (RFC 7591) is open.
     pub enable_dcr: bool,
+    /// Requests per second per client (0: no limit) and the burst allowed above it.
+    pub rate_limit: u64,
+    pub rate_burst: u32,
 }
 
 impl Settings {
@@ -94,6 +104,8 @@ impl Settings {
             max_count: args.max_count,
             token_lifetime: args.token_lifetime,
             enable_dcr: args.enable_dcr,
+            rate_limit: args.rate_limit,
+            rate_burst: args.rate_burst.max(1),
         })
     }
 
@@ -106,6 +118,8 @@ impl Settings {
             max_count: 1000,
             token_lifetime: 3600,
             enable_dcr: false,
+            rate_limit: 0,
+            rate_burst: 1,
         }
     }
 

@@ -15,6 +15,7 @@
 //! | `PayloadTooLarge`    | 413    | too-costly                  |
 //! | `UnsupportedMediaType` | 415  | not-supported               |
 //! | `Unprocessable`      | 422    | processing / business-rule  |
+//! | `TooManyRequests`    | 429    | throttled (+ `Retry-After`) |
 //! | `Internal`           | 500    | exception (generic message; details only in the log) |
 //!
 //! Store functions return [`crate::store::StoreError`]; handlers return `Result<_, ApiError>`. The OAuth
@@ -62,6 +63,8 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("{0}")]
     Unprocessable(String),
+    #[error("{0}")]
+    TooManyRequests(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -89,6 +92,7 @@ impl ApiError {
             ApiError::Gone(_) => "deleted",
             ApiError::PayloadTooLarge(_) => "too-costly",
             ApiError::Unprocessable(_) => "processing",
+            ApiError::TooManyRequests(_) => "throttled",
             ApiError::Internal(_) => "exception",
         }
     }
@@ -137,6 +141,7 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -201,6 +206,7 @@ mod tests {
             (ApiError::PayloadTooLarge("x".into()), 413, "too-costly"),
             (ApiError::UnsupportedMediaType("x".into()), 415, "not-supported"),
             (ApiError::Unprocessable("x".into()), 422, "processing"),
+            (ApiError::TooManyRequests("x".into()), 429, "throttled"),
             (ApiError::Internal("secret detail".into()), 500, "exception"),
         ];
         for (err, status, code) in cases {

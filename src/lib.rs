@@ -10,6 +10,7 @@ pub mod demo;
 pub mod error;
 pub mod fhir;
 pub mod import;
+pub mod limits;
 pub mod reindex;
 pub mod seed;
 pub mod smart;
@@ -33,6 +34,19 @@ pub struct AppState {
     pub keys: KeySet,
     /// HMAC key for paging cursors (stored in the database so every node accepts every cursor).
     pub cursor_secret: Vec<u8>,
+}
+
+impl AppState {
+    /// This node's rate limiter, to be built once and shared by all workers (None when off).
+    pub fn rate_limit(&self) -> Option<limits::RateLimit> {
+        limits::prometheus();
+        limits::rate_limit(
+            std::sync::Arc::new(self.keys.clone()),
+            self.settings.fhir_base(),
+            self.settings.rate_limit,
+            self.settings.rate_burst,
+        )
+    }
 }
 
 impl AppState {
@@ -103,10 +117,39 @@ pub fn cors() -> Cors {
 }
 
 /// Registers every route. Used by `serve` and by the integration tests, so both run the same app.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+/// `limit` is this node's rate limiter (see [`AppState::rate_limit`]); health and metrics endpoints
+/// are outside it.
+pub fn configure(cfg: &mut web::ServiceConfig, limit: Option<limits::RateLimit>) {
     cfg.route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
-        .configure(smart::routes)
-        .configure(fhir::routes)
-        .default_service(web::to(not_found));
+        .route("/metrics", web::get().to(limits::metrics_endpoint));
+    match limit {
+        Some(l) => cfg.service(routes(web::scope("").wrap(actix_governor::Governor::new(&l))).wrap_fn(measure)),
+        None => cfg.service(routes(web::scope("")).wrap_fn(measure)),
+    };
+}
+
+fn routes<T>(scope: actix_web::Scope<T>) -> actix_web::Scope<T>
+where
+    T: actix_web::dev::ServiceFactory<actix_web::dev::ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
+{
+    scope.configure(smart::routes).configure(fhir::routes).default_service(web::to(not_found))
+}
+
+/// Records every request's route, status and latency for `/metrics`.
+fn measure<S, B>(
+    req: actix_web::dev::ServiceRequest,
+    srv: &S,
+) -> impl std::future::Future<Output = Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>>
+where
+    S: actix_web::dev::Service<actix_web::dev::ServiceRequest, Response = actix_web::dev::ServiceResponse<B>, Error = actix_web::Error>,
+    B: actix_web::body::MessageBody,
+{
+    let started = std::time::Instant::now();
+    let fut = srv.call(req);
+    async move {
+        let res = fut.await?;
+        limits::record(started, &res);
+        Ok(res)
+    }
 }

@@ -190,14 +190,21 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     tracing::info!(listen = %args.listen, fhir_base = %settings.fhir_base(), database = %redact(&url), "starting Bedside");
     let workers = args.workers.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
     let listen = args.listen.clone();
+    let limit = state.rate_limit();
     actix_web::rt::System::new().block_on(async move {
         HttpServer::new(move || {
+            let limit = limit.clone();
             App::new()
                 .app_data(state.clone())
                 .wrap(bedside::cors())
                 .wrap(middleware::Compress::default())
-                .wrap(middleware::Logger::new("%a \"%m %U\" %s %b %Dms").log_target("bedside::http"))
-                .configure(bedside::configure)
+                .wrap(
+                    // Path only: query strings can hold patient data and launch values.
+                    middleware::Logger::new("%a \"%{method}xi %U\" %s %b %Dms")
+                        .custom_request_replace("method", |req| req.method().to_string())
+                        .log_target("bedside::http"),
+                )
+                .configure(|cfg| bedside::configure(cfg, limit))
         })
         .workers(workers)
         .shutdown_timeout(30)

@@ -85,3 +85,39 @@ fn reindex_rebuilds_the_indexes() {
     assert_eq!(app.get(&format!("/Observation?patient={pid}"), &t).json()["total"], 1);
     assert_eq!(app.get("/Patient?family=gone", &t).json()["total"], 0);
 }
+
+#[test]
+fn rate_limit_answers_429_with_retry_after() {
+    let app = TestApp::with_settings(|s| {
+        s.rate_limit = 1;
+        s.rate_burst = 3;
+    });
+    let t = app.admin();
+    let statuses: Vec<u16> = (0..6).map(|_| app.get("/Patient?_count=0", &t).status).collect();
+    assert!(statuses.iter().take(3).all(|s| *s == 200), "{statuses:?}");
+    let limited = app.get("/Patient?_count=0", &t);
+    assert_eq!(limited.status, 429, "{statuses:?}");
+    assert!(limited.header("retry-after").unwrap().parse::<u64>().unwrap() >= 1);
+    assert_eq!(limited.json()["issue"][0]["code"], "throttled");
+    // Another client (another token's client_id) has its own budget.
+    let other = app.token_with(bedside::smart::token::TokenRequest {
+        subject: "s".into(),
+        client_id: "other-client".into(),
+        scope: "system/*.read".into(),
+        lifetime_secs: 60,
+        ..Default::default()
+    });
+    app.get("/Patient?_count=0", &other).expect(200);
+    // Health checks are never limited.
+    app.send(app.req("GET", &format!("{}/healthz", app.base), None)).expect(200);
+}
+
+#[test]
+fn metrics_are_exported() {
+    let app = TestApp::new();
+    app.get("/Patient?_count=0", &app.admin()).expect(200);
+    let m = app.send(app.req("GET", &format!("{}/metrics", app.base), None)).expect(200).text();
+    assert!(m.contains("bedside_http_requests_total"), "{m}");
+    assert!(m.contains("route=\"/fhir/{type}\""), "{m}");
+    assert!(m.contains("bedside_http_request_duration_seconds"), "{m}");
+}

@@ -100,10 +100,12 @@ impl TestApp {
         let state = web::Data::new(AppState::new(store, settings).expect("state"));
         let (tx, rx) = mpsc::channel();
         let st = state.clone();
+        let limit = state.rate_limit();
         let thread = std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
                 let server = HttpServer::new(move || {
-                    App::new().app_data(st.clone()).wrap(bedside::cors()).configure(bedside::configure)
+                    let limit = limit.clone();
+                    App::new().app_data(st.clone()).wrap(bedside::cors()).configure(|cfg| bedside::configure(cfg, limit))
                 })
                 .workers(2)
                 .disable_signals()
