@@ -183,6 +183,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     let url = args.db.url();
     let store = Store::open(&url, args.pool_size).map_err(|e| e.to_string())?;
     if args.demo {
+        tracing::warn!("DEMO MODE: demo sign-ins with published passwords and a public demo app are enabled");
         let summary = bedside::seed::seed_demo(&store, &settings).map_err(|e| e.to_string())?;
         println!("{summary}");
     }

@@ -35,7 +35,10 @@ pub fn seed_demo(store: &Store, settings: &Settings) -> Result<String, String> {
         format!("Demo data already present ({} patients).", patients.len())
     };
     Ok(format!(
-        "\n=== Bedside demo ===\n{status}\n\
+        "\n=== Bedside demo ===\n\
+         !!! DEMO MODE: synthetic patients, sign-ins with published passwords and a public demo app are installed. !!!\n\
+         !!! Never run --demo on a server that real patients or other people can reach.                         !!!\n\
+         {status}\n\
          FHIR base URL:   {base}\n\
          Demo patients:   {first} … {last}\n\
          Get a token for one patient (in another terminal, same --data-dir):\n\
