@@ -89,7 +89,14 @@ fn next_page(c: &mut AnyConnection, state: &AppState, row: &AuthRequestRow, requ
                     (false, Context::Patient) => Whose::ThePatients,
                     (false, _) => Whose::Patients,
                 };
-                choices.push(ConsentChoice { scope: s.to_string(), sentence: describe(&r, whose) });
+                if r.resource_type == "*" && r.context != Context::System {
+                    // Split "everything" into kinds of data the patient can untick one by one.
+                    for (value, sentence) in crate::pages::words::wildcard_choices(s, &r, whose) {
+                        choices.push(ConsentChoice { scope: value, sentence });
+                    }
+                } else {
+                    choices.push(ConsentChoice { scope: s.to_string(), sentence: describe(&r, whose) });
+                }
             }
             _ if s == "offline_access" || s == "online_access" => {
                 choices.push(ConsentChoice { scope: s.to_string(), sentence: describe_other(s).unwrap_or(s).to_string() })
@@ -213,14 +220,26 @@ pub async fn consent(req: HttpRequest, state: web::Data<AppState>, payload: web:
             return Err(deny(&row, "access_denied", "the user did not allow access"));
         }
         let ticked = form.all("scope");
-        let granted: Vec<&str> = row
-            .scope
-            .split_whitespace()
-            .filter(|s| {
-                let untickable = matches!(parse_resource_scope(s), Ok(Some(_))) || *s == "offline_access" || *s == "online_access";
-                !untickable || ticked.contains(s)
-            })
-            .collect();
+        let mut granted_owned: Vec<String> = Vec::new();
+        for s in row.scope.split_whitespace() {
+            match parse_resource_scope(s) {
+                Ok(Some(r)) if r.resource_type == "*" && r.context != Context::System => {
+                    granted_owned.extend(crate::pages::words::wildcard_granted(s, &ticked));
+                }
+                Ok(Some(_)) => {
+                    if ticked.contains(&s) {
+                        granted_owned.push(s.to_string());
+                    }
+                }
+                _ if s == "offline_access" || s == "online_access" => {
+                    if ticked.contains(&s) {
+                        granted_owned.push(s.to_string());
+                    }
+                }
+                _ => granted_owned.push(s.to_string()),
+            }
+        }
+        let granted: Vec<&str> = granted_owned.iter().map(String::as_str).collect();
         let scope = granted.join(" ");
         let launch_ctx = match row.launch_hash.as_deref() {
             Some(h) => rows::find_launch(c, h)?,

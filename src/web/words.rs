@@ -83,6 +83,12 @@ fn filtered_noun(scope: &ResourceScope) -> Option<String> {
 
 /// One resource scope as a sentence: "Read your lab results", "See your appointments".
 pub fn describe(scope: &ResourceScope, whose: Whose) -> String {
+    let thing = filtered_noun(scope).unwrap_or_else(|| noun(&scope.resource_type));
+    describe_as(scope, whose, &thing)
+}
+
+/// A resource scope's sentence with `thing` as what it reaches.
+fn describe_as(scope: &ResourceScope, whose: Whose, thing: &str) -> String {
     let reads = scope.perms.contains('r') || scope.perms.contains('s');
     let read_verb = match scope.resource_type.as_str() {
         "Appointment" | "Encounter" | "CareTeam" | "Coverage" => "see",
@@ -106,7 +112,6 @@ pub fn describe(scope: &ResourceScope, whose: Whose) -> String {
         [one] => one.to_string(),
         [init @ .., last] => format!("{} and {last}", init.join(", ")),
     };
-    let thing = filtered_noun(scope).unwrap_or_else(|| noun(&scope.resource_type));
     let owner = match (whose, scope.context) {
         (_, Context::System) => "all patients'",
         (Whose::Yours, _) => "your",
@@ -134,6 +139,45 @@ pub fn describe_other(scope: &str) -> Option<&'static str> {
     })
 }
 
+/// What a `*` scope is split into on the consent page, so the patient can untick whole kinds of data.
+/// Every served type is in exactly one group (a test checks it).
+pub const WILDCARD_GROUPS: &[(&str, &str, &[&str])] = &[
+    ("details", "personal details (name, birth date, contact details) and family contacts", &["Patient", "RelatedPerson"]),
+    ("results", "lab results, vital signs, test reports and images", &["Observation", "DiagnosticReport", "Specimen", "ImagingStudy", "Media"]),
+    ("visits", "appointments and visits", &["Appointment", "AppointmentResponse", "Encounter", "Schedule", "Slot"]),
+    ("plans", "care plans, goals and care team", &["CarePlan", "Goal", "CareTeam", "ServiceRequest"]),
+    ("problems", "health problems, allergies and procedures", &["Condition", "AllergyIntolerance", "Procedure"]),
+    ("medicines", "medicines and vaccinations", &["MedicationRequest", "MedicationDispense", "Medication", "Immunization"]),
+    ("documents", "documents, clinical notes and devices", &["DocumentReference", "Provenance", "Device"]),
+    ("insurance", "insurance and billing", &["Coverage", "Claim", "ExplanationOfBenefit"]),
+    ("providers", "care providers (doctors, clinics, locations)", &["Practitioner", "PractitionerRole", "Organization", "Location", "Endpoint"]),
+    ("activity", "access history (which apps read what, and when)", &["AuditEvent"]),
+];
+
+/// The consent choices of a `*` resource scope: (checkbox value, sentence) per group.
+pub fn wildcard_choices(scope_text: &str, scope: &ResourceScope, whose: Whose) -> Vec<(String, String)> {
+    WILDCARD_GROUPS
+        .iter()
+        .map(|(key, words, _)| (format!("{scope_text}#{key}"), describe_as(scope, whose, words)))
+        .collect()
+}
+
+/// The scopes granted for a `*` scope given the ticked checkbox values: the scope itself when every
+/// group is ticked, otherwise one scope per type of the ticked groups (same permissions and filter).
+pub fn wildcard_granted(scope_text: &str, ticked: &[&str]) -> Vec<String> {
+    let is_ticked = |key: &str| ticked.iter().any(|t| *t == format!("{scope_text}#{key}"));
+    if WILDCARD_GROUPS.iter().all(|(key, _, _)| is_ticked(key)) {
+        return vec![scope_text.to_string()];
+    }
+    let Some((head, rest)) = scope_text.split_once("/*.") else { return Vec::new() };
+    WILDCARD_GROUPS
+        .iter()
+        .filter(|(key, _, _)| is_ticked(key))
+        .flat_map(|(_, _, types)| types.iter().map(move |t| format!("{head}/{t}.{rest}")))
+        .collect()
+}
+
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,5 +195,16 @@ mod tests {
         assert_eq!(describe(&s("patient/MedicationRequest.cruds"), Whose::Yours), "Read, add to, change and delete your prescriptions");
         assert_eq!(describe(&s("patient/AppointmentResponse.rs"), Whose::ThePatients), "Read this patient's appointment response records");
         assert_eq!(describe(&s("user/*.rs"), Whose::Patients), "Read patients' whole health record");
+        let choices = wildcard_choices("patient/*.rs", &s("patient/*.rs"), Whose::Yours);
+        assert!(choices.iter().any(|(_, w)| w == "Read your lab results, vital signs, test reports and images"), "{choices:?}");
+        let all: Vec<&str> = choices.iter().map(|(v, _)| v.as_str()).collect();
+        assert_eq!(wildcard_granted("patient/*.rs", &all), vec!["patient/*.rs"]);
+        let some: Vec<&str> = all.iter().copied().filter(|v| !v.ends_with("#insurance")).collect();
+        let granted = wildcard_granted("patient/*.rs", &some);
+        assert!(granted.contains(&"patient/Observation.rs".to_string()) && !granted.iter().any(|g| g.contains("Claim")), "{granted:?}");
+        for t in crate::fhir::types::SUPPORTED_TYPES {
+            let n = WILDCARD_GROUPS.iter().filter(|(_, _, types)| types.contains(t)).count();
+            assert_eq!(n, 1, "{t} must be in exactly one consent group");
+        }
     }
 }

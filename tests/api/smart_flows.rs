@@ -267,3 +267,36 @@ fn cors_on_token_endpoint_errors() {
     );
     assert!(pre.status < 300, "preflight {}", pre.status);
 }
+
+#[test]
+fn a_whole_record_request_can_be_narrowed_kind_by_kind() {
+    let app = TestApp::new();
+    let me = app.create(&patient("Wildcard"));
+    let obs = app.create(&lab(&me));
+    let claim_free = app.create(&serde_json::json!({"resourceType": "Coverage", "status": "active",
+        "beneficiary": {"reference": format!("Patient/{me}")}, "payor": [{"reference": format!("Patient/{me}")}]}));
+    add_user(&app, "pat", &format!("Patient/{me}"));
+    let client = public_client(&app);
+    let (verifier, challenge) = pkce();
+    let url = authorize_url(&app, &standard_params(&app, &client, "launch/patient patient/*.rs", &challenge));
+    let mut br = Browser::new();
+    let page = br.get(&url).expect(200).text();
+    let consent = login(&mut br, &page, "pat").expect(200).text();
+    // "Everything" is offered as kinds of data, each in plain words.
+    assert!(consent.contains("Read your lab results, vital signs, test reports and images"), "{consent}");
+    assert!(consent.contains("Read your insurance and billing"), "{consent}");
+    assert!(!consent.contains("whole health record"), "{consent}");
+    let redirect = allow(&mut br, &consent, &["patient/*.rs#insurance"]);
+    let t = exchange(&app, &client, &location_param(&redirect, "code").unwrap(), &verifier).expect(200).json();
+    let scope = t["scope"].as_str().unwrap();
+    assert!(scope.contains("patient/Observation.rs") && !scope.contains("patient/*.rs") && !scope.contains("Coverage"), "{scope}");
+    let at = t["access_token"].as_str().unwrap();
+    app.get(&format!("/Observation/{obs}"), at).expect(200);
+    app.get(&format!("/Coverage/{claim_free}"), at).expect(403);
+    // Ticking everything grants the request as asked.
+    let (verifier, challenge) = pkce();
+    let url = authorize_url(&app, &standard_params(&app, &client, "launch/patient patient/*.rs", &challenge));
+    let r = walk(&app, &url, "pat", None);
+    let t = exchange(&app, &client, &location_param(&r, "code").unwrap(), &verifier).expect(200).json();
+    assert_eq!(t["scope"], "launch/patient patient/*.rs");
+}
