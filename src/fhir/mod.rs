@@ -28,6 +28,8 @@ async fn unsupported_method() -> Result<HttpResponse, crate::error::ApiError> {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/fhir")
+            // Patient data must not stay in browser or proxy caches (metadata sets its own header).
+            .wrap(actix_web::middleware::DefaultHeaders::new().add((actix_web::http::header::CACHE_CONTROL, "no-store")))
             .route("/metadata", web::get().to(metadata::metadata))
             .route("", web::post().to(bundle::process))
             .route("/", web::post().to(bundle::process))

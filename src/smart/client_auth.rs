@@ -56,6 +56,18 @@ fn basic(req: &HttpRequest) -> Result<Option<(String, String)>, OAuthError> {
 /// Authenticates the client of an OAuth request. A confidential client must prove itself; a public
 /// client only names itself (`client_id`).
 pub async fn authenticate(req: &HttpRequest, state: &web::Data<AppState>, form: &Form) -> Result<Authenticated, OAuthError> {
+    authenticate_or(req, state, form, None).await
+}
+
+/// Like [`authenticate`], but a request that presents no client identification at all is taken to
+/// come from `implied` — only ever a public client (a confidential one must still authenticate). Used
+/// for refresh requests, which SMART lets public apps send with just the refresh token.
+pub async fn authenticate_or(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    form: &Form,
+    implied: Option<String>,
+) -> Result<Authenticated, OAuthError> {
     let basic = basic(req)?;
     let form_id = form.one("client_id")?.map(str::to_string);
     let post_secret = form.one("client_secret")?.map(str::to_string);
@@ -76,7 +88,8 @@ pub async fn authenticate(req: &HttpRequest, state: &web::Data<AppState>, form: 
     } else if post_secret.is_some() {
         (form_id.clone().ok_or_else(|| OAuthError::invalid_request("client_secret needs client_id"))?, Method::Post)
     } else {
-        (form_id.clone().ok_or_else(|| OAuthError::invalid_client("the client is not identified (client_id is missing)"))?, Method::None)
+        let id = form_id.clone().or(implied).ok_or_else(|| OAuthError::invalid_client("the client is not identified (client_id is missing)"))?;
+        (id, Method::None)
     };
     if let Some(fid) = &form_id {
         if fid != &client_id {

@@ -45,7 +45,7 @@ pub const SCOPES_SUPPORTED: &[&str] = &[
     "system/*.read", "system/*.rs", "system/*.cruds",
 ];
 
-pub const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "private_key_jwt"];
+pub const AUTH_METHODS: &[&str] = &["none", "client_secret_basic", "client_secret_post", "private_key_jwt"];
 
 /// The SMART configuration document (SMART App Launch 2.x §2.0.6 / "well-known").
 pub fn smart_configuration(settings: &Settings) -> Value {

@@ -22,7 +22,20 @@ pub async fn token_endpoint(req: HttpRequest, state: web::Data<AppState>, payloa
     if !matches!(grant_type.as_str(), "authorization_code" | "refresh_token" | "client_credentials") {
         return Err(OAuthError::unsupported_grant_type(format!("grant_type {grant_type:?} is not supported")));
     }
-    let client = client_auth::authenticate(&req, &state, &form).await?;
+    // A public app may refresh with the refresh token alone (SMART App Launch, "refresh"): the token
+    // names its client. Only the client's identity is implied, never its authentication.
+    let implied = if grant_type == "refresh_token" {
+        match form.one("refresh_token")? {
+            Some(t) => {
+                let hash = secrets::hash_token(t);
+                db::<_, OAuthError, _>(&state, move |c| Ok(rows::find_refresh(c, &hash)?.map(|r| r.client_id))).await?
+            }
+            None => None,
+        }
+    } else {
+        None
+    };
+    let client = client_auth::authenticate_or(&req, &state, &form, implied).await?;
     let body = match grant_type.as_str() {
         "authorization_code" => authorization_code(&state, client, form).await?,
         "refresh_token" => refresh(&state, client, form).await?,

@@ -192,32 +192,35 @@ fn numbered(text: &str) -> String {
     out
 }
 
+/// Binds every value of a `Sql` to a boxed `sql_query`, in order.
+macro_rules! bind_all {
+    ($q:expr, $binds:expr) => {{
+        let mut q = $q;
+        for b in $binds {
+            q = match b {
+                Bind::Text(s) => q.bind::<Text, _>(s.clone()),
+                Bind::Int(i) => q.bind::<BigInt, _>(*i),
+                Bind::Float(f) => q.bind::<Double, _>(*f),
+            };
+        }
+        q
+    }};
+}
+
 macro_rules! run_sql {
     ($conn:expr, $sql:expr, $row:ty) => {{
         let sql: &Sql = $sql;
         match $conn {
             AnyConnection::Postgresql(c) => {
                 let text = numbered(&sql.text).replace("{COLLATE}", " COLLATE \"C\"");
-                let mut q = diesel::sql_query(text).into_boxed::<diesel::pg::Pg>();
-                for b in &sql.binds {
-                    q = match b {
-                        Bind::Text(s) => q.bind::<Text, _>(s.clone()),
-                        Bind::Int(i) => q.bind::<BigInt, _>(*i),
-                        Bind::Float(f) => q.bind::<Double, _>(*f),
-                    };
-                }
+                let q = diesel::sql_query(text).into_boxed::<diesel::pg::Pg>();
+                let q = bind_all!(q, &sql.binds);
                 q.load::<$row>(c)
             }
             AnyConnection::Sqlite(c) => {
                 let text = sql.text.replace("FALSE", "0").replace("{COLLATE}", "");
-                let mut q = diesel::sql_query(text).into_boxed::<diesel::sqlite::Sqlite>();
-                for b in &sql.binds {
-                    q = match b {
-                        Bind::Text(s) => q.bind::<Text, _>(s.clone()),
-                        Bind::Int(i) => q.bind::<BigInt, _>(*i),
-                        Bind::Float(f) => q.bind::<Double, _>(*f),
-                    };
-                }
+                let q = diesel::sql_query(text).into_boxed::<diesel::sqlite::Sqlite>();
+                let q = bind_all!(q, &sql.binds);
                 q.load::<$row>(c)
             }
         }
@@ -788,26 +791,14 @@ pub fn explain(conn: &mut AnyConnection, q: &Query) -> StoreResult<String> {
     let lines: Vec<String> = match conn {
         AnyConnection::Postgresql(c) => {
             let text = numbered(&sql.text).replace("{COLLATE}", " COLLATE \"C\"");
-            let mut query = diesel::sql_query(format!("EXPLAIN {text}")).into_boxed::<diesel::pg::Pg>();
-            for b in &sql.binds {
-                query = match b {
-                    Bind::Text(s) => query.bind::<Text, _>(s.clone()),
-                    Bind::Int(i) => query.bind::<BigInt, _>(*i),
-                    Bind::Float(f) => query.bind::<Double, _>(*f),
-                };
-            }
+            let query = diesel::sql_query(format!("EXPLAIN {text}")).into_boxed::<diesel::pg::Pg>();
+            let query = bind_all!(query, &sql.binds);
             query.load::<PgPlanRow>(c)?.into_iter().map(|r| r.plan).collect()
         }
         AnyConnection::Sqlite(c) => {
             let text = format!("EXPLAIN QUERY PLAN {}", sql.text.replace("FALSE", "0").replace("{COLLATE}", ""));
-            let mut query = diesel::sql_query(text).into_boxed::<diesel::sqlite::Sqlite>();
-            for b in &sql.binds {
-                query = match b {
-                    Bind::Text(s) => query.bind::<Text, _>(s.clone()),
-                    Bind::Int(i) => query.bind::<BigInt, _>(*i),
-                    Bind::Float(f) => query.bind::<Double, _>(*f),
-                };
-            }
+            let query = diesel::sql_query(text).into_boxed::<diesel::sqlite::Sqlite>();
+            let query = bind_all!(query, &sql.binds);
             query.load::<SqlitePlanRow>(c)?.into_iter().map(|r| r.detail).collect()
         }
     };

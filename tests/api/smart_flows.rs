@@ -300,3 +300,21 @@ fn a_whole_record_request_can_be_narrowed_kind_by_kind() {
     let t = exchange(&app, &client, &location_param(&r, "code").unwrap(), &verifier).expect(200).json();
     assert_eq!(t["scope"], "launch/patient patient/*.rs");
 }
+
+#[test]
+fn a_public_app_refreshes_with_the_refresh_token_alone() {
+    // SMART App Launch, "refresh": public apps send grant_type and refresh_token; JS fhirclient does
+    // exactly this by default.
+    let app = TestApp::new();
+    let me = app.create(&patient("Refresh"));
+    let (client, code, verifier) = patient_code(&app, &me, "launch/patient offline_access patient/Patient.rs");
+    let t = exchange(&app, &client, &code, &verifier).expect(200).json();
+    let rt = t["refresh_token"].as_str().unwrap().to_string();
+    let r = token_request(&app, &[("grant_type", "refresh_token"), ("refresh_token", &rt)], None).expect(200).json();
+    let at = r["access_token"].as_str().unwrap();
+    app.get(&format!("/Patient/{me}"), at).expect(200);
+    // The old token was rotated away; an unknown token names no client.
+    token_request(&app, &[("grant_type", "refresh_token"), ("refresh_token", &rt)], None).expect(400);
+    let e = token_request(&app, &[("grant_type", "refresh_token"), ("refresh_token", "nope")], None).expect(401).json();
+    assert_eq!(e["error"], "invalid_client");
+}

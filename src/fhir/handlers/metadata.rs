@@ -22,5 +22,7 @@ pub async fn metadata(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
             serde_json::json!([crate::smart::discovery::oauth_uris_extension(&state.settings)]),
         );
     }
-    out.respond(HttpResponse::Ok(), cs.to_string().as_bytes())
+    let mut b = HttpResponse::Ok();
+    b.insert_header((actix_web::http::header::CACHE_CONTROL, "public, max-age=300"));
+    out.respond(b, cs.to_string().as_bytes())
 }
