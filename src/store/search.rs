@@ -212,13 +212,13 @@ macro_rules! run_sql {
         let sql: &Sql = $sql;
         match $conn {
             AnyConnection::Postgresql(c) => {
-                let text = numbered(&sql.text).replace("{COLLATE}", " COLLATE \"C\"");
+                let text = numbered(&sql.text).replace("{COLLATE}", " COLLATE \"C\"").replace("{NOIDX}", "");
                 let q = diesel::sql_query(text).into_boxed::<diesel::pg::Pg>();
                 let q = bind_all!(q, &sql.binds);
                 q.load::<$row>(c)
             }
             AnyConnection::Sqlite(c) => {
-                let text = sql.text.replace("FALSE", "0").replace("{COLLATE}", "");
+                let text = sql.text.replace("FALSE", "0").replace("{COLLATE}", "").replace("{NOIDX}", "+");
                 let q = diesel::sql_query(text).into_boxed::<diesel::sqlite::Sqlite>();
                 let q = bind_all!(q, &sql.binds);
                 q.load::<$row>(c)
@@ -302,10 +302,21 @@ fn range(sql: &mut Sql, op: RangeOp, lo: &str, hi: &str, ql: Bind, qh: Bind) {
 }
 
 /// Appends `{alias}.seq IN (…)` (or the negation) for one condition on resources of `types`.
-fn condition(sql: &mut Sql, alias: &str, types: &[String], c: &Condition) {
+///
+/// `probe` chooses the shape: `false` gives `seq IN (SELECT res_seq …)`, which lets the database
+/// drive the query from that index; `true` gives a correlated `EXISTS (… WHERE res_seq = seq …)`,
+/// checked per candidate row through the `res_seq` indexes. One group drives, the others probe.
+fn condition(sql: &mut Sql, alias: &str, types: &[String], c: &Condition, probe: bool) {
     let sub = |sql: &mut Sql, table: &str, param: &str| {
-        sql.push(&format!("{alias}.seq IN (SELECT res_seq FROM {table} WHERE "));
-        type_filter(sql, "res_type", types);
+        if probe {
+            // `{NOIDX}` keeps SQLite off the (res_type, param, …) index for a probe: without statistics
+            // it would prefer it to the res_seq index and scan every row of the parameter.
+            sql.push(&format!("EXISTS (SELECT 1 FROM {table} WHERE res_seq = {alias}.seq AND "));
+            type_filter(sql, "{NOIDX}res_type", types);
+        } else {
+            sql.push(&format!("{alias}.seq IN (SELECT res_seq FROM {table} WHERE "));
+            type_filter(sql, "res_type", types);
+        }
         sql.push(" AND param = ").text(param);
     };
     match c {
@@ -313,7 +324,11 @@ fn condition(sql: &mut Sql, alias: &str, types: &[String], c: &Condition) {
             sql.push(&format!("{alias}.res_id = ")).text(id);
         }
         Condition::Compartment(p) => {
-            sql.push(&format!("{alias}.seq IN (SELECT res_seq FROM compartment WHERE patient_id = ")).text(p).push(")");
+            if probe {
+                sql.push(&format!("EXISTS (SELECT 1 FROM compartment WHERE res_seq = {alias}.seq AND patient_id = ")).text(p).push(")");
+            } else {
+                sql.push(&format!("{alias}.seq IN (SELECT res_seq FROM compartment WHERE patient_id = ")).text(p).push(")");
+            }
         }
         Condition::Token { param, system, code, negate } => {
             if *negate {
@@ -433,7 +448,7 @@ fn condition(sql: &mut Sql, alias: &str, types: &[String], c: &Condition) {
                         sql.push(" OR ");
                     }
                     sql.push("(");
-                    condition(sql, alias, std::slice::from_ref(res_type), c);
+                    condition(sql, alias, std::slice::from_ref(res_type), c, true);
                     sql.push(")");
                 }
                 sql.push(")");
@@ -492,20 +507,48 @@ fn type_filter(sql: &mut Sql, column: &str, types: &[String]) {
 }
 
 /// `{alias}` rows of `types` that are current and satisfy every group.
+/// How narrow a condition usually is (lower = fewer matches), to pick the group that drives a query.
+fn narrowness(c: &Condition) -> u8 {
+    match c {
+        Condition::Id(_) => 0,
+        Condition::Reference { target_id: Some(_), .. } => 1,
+        Condition::Compartment(_) => 2,
+        Condition::Token { param, negate: false, code: Some(_), .. } if param == "identifier" => 1,
+        Condition::String { value: StringMatch::Exact(_), .. } => 3,
+        Condition::Token { negate: false, code: Some(_), system: Some(Some(_)), .. } => 4,
+        Condition::String { .. } => 5,
+        Condition::Token { negate: false, code: Some(_), .. } => 6,
+        Condition::Chain { .. } | Condition::Has { .. } => 7,
+        Condition::Date { .. } | Condition::Quantity { .. } | Condition::Number { .. } | Condition::Uri { .. } => 8,
+        _ => 9,
+    }
+}
+
+/// `{alias}` rows of `types` that are current and satisfy every group. The narrowest group drives
+/// (IN over its index); the others are probed per candidate (EXISTS), so a broad condition such as
+/// `category=vital-signs` costs one index probe per candidate instead of listing all its matches.
 fn conditions(sql: &mut Sql, alias: &str, types: &[String], all_of: &[Vec<Condition>]) {
     type_filter(sql, &format!("{alias}.res_type"), types);
     sql.push(&format!(" AND {alias}.deleted = FALSE"));
-    for group in all_of {
+    let group_narrowness = |g: &Vec<Condition>| g.iter().map(narrowness).max().unwrap_or(9);
+    let driver = all_of
+        .iter()
+        .enumerate()
+        .filter(|(_, g)| !g.is_empty())
+        .min_by_key(|(_, g)| group_narrowness(g))
+        .map(|(i, _)| i);
+    for (gi, group) in all_of.iter().enumerate() {
         if group.is_empty() {
             continue;
         }
+        let probe = Some(gi) != driver;
         sql.push(" AND (");
         for (i, c) in group.iter().enumerate() {
             if i > 0 {
                 sql.push(" OR ");
             }
             sql.push("(");
-            condition(sql, alias, types, c);
+            condition(sql, alias, types, c, probe);
             sql.push(")");
         }
         sql.push(")");
@@ -790,13 +833,13 @@ pub fn explain(conn: &mut AnyConnection, q: &Query) -> StoreResult<String> {
     sql.push(" ORDER BY r.seq LIMIT ").int(q.limit);
     let lines: Vec<String> = match conn {
         AnyConnection::Postgresql(c) => {
-            let text = numbered(&sql.text).replace("{COLLATE}", " COLLATE \"C\"");
+            let text = numbered(&sql.text).replace("{COLLATE}", " COLLATE \"C\"").replace("{NOIDX}", "");
             let query = diesel::sql_query(format!("EXPLAIN {text}")).into_boxed::<diesel::pg::Pg>();
             let query = bind_all!(query, &sql.binds);
             query.load::<PgPlanRow>(c)?.into_iter().map(|r| r.plan).collect()
         }
         AnyConnection::Sqlite(c) => {
-            let text = format!("EXPLAIN QUERY PLAN {}", sql.text.replace("FALSE", "0").replace("{COLLATE}", ""));
+            let text = format!("EXPLAIN QUERY PLAN {}", sql.text.replace("FALSE", "0").replace("{COLLATE}", "").replace("{NOIDX}", "+"));
             let query = diesel::sql_query(text).into_boxed::<diesel::sqlite::Sqlite>();
             let query = bind_all!(query, &sql.binds);
             query.load::<SqlitePlanRow>(c)?.into_iter().map(|r| r.detail).collect()
