@@ -93,6 +93,7 @@ async fn run(
     };
     let spec2 = spec.clone();
     let page = db(&state, move |c| engine::run(c, &access, &spec2, after)).await?;
+    crate::audit::capture::touched(&req, page.matches.iter().chain(&page.included).map(|r| (r.res_type.as_str(), r.res_id.as_str())));
     let base = state.settings.fhir_base();
     let qs = |extra: Option<(&str, &str)>| -> String {
         let mut s = url::form_urlencoded::Serializer::new(String::new());
