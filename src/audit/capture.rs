@@ -190,11 +190,11 @@ fn derive(req: &HttpRequest) -> (Interaction, Option<String>) {
 /// The one resource a successful single-resource interaction addressed.
 fn single_ref<B>(i: Interaction, req: &HttpRequest, res: &ServiceResponse<B>, fhir_base: &str) -> Refs {
     let info = req.match_info();
-    let (Some(t), Some(id)) = (info.get("type"), info.get("id")) else { return Refs::default() };
-    match i {
-        Interaction::Read | Interaction::Delete => Refs::one(format!("{t}/{id}")),
-        Interaction::Vread => Refs::one(format!("{t}/{id}/_history/{}", info.get("vid").unwrap_or_default())),
-        Interaction::Create | Interaction::Update | Interaction::Patch => res
+    let addressed = info.get("type").zip(info.get("id"));
+    match (i, addressed) {
+        (Interaction::Read | Interaction::Delete, Some((t, id))) => Refs::one(format!("{t}/{id}")),
+        (Interaction::Vread, Some((t, id))) => Refs::one(format!("{t}/{id}/_history/{}", info.get("vid").unwrap_or_default())),
+        (Interaction::Create | Interaction::Update | Interaction::Patch, _) => res
             .headers()
             .get(header::LOCATION)
             .and_then(|v| v.to_str().ok())

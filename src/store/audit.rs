@@ -199,17 +199,15 @@ pub fn get(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<AuditRow>> {
 
 /// The apps (client ids) that appear in an owner's log, most recently active first.
 pub fn clients_of(conn: &mut AnyConnection, owner: &Owner) -> StoreResult<Vec<String>> {
-    let mut query = audit_log::table.into_boxed();
-    match owner {
-        Owner::Patient(p) => query = query.filter(audit_log::patient_id.eq(p.clone())),
-        Owner::Grants(g) if g.is_empty() => return Ok(Vec::new()),
-        Owner::Grants(g) => query = query.filter(audit_log::grant_id.eq_any(g.clone())),
-        Owner::All => {}
-    }
-    let mut rows: Vec<(String, Option<i64>)> = query
+    let per_client = audit_log::table
         .group_by(audit_log::client_id)
-        .select((audit_log::client_id, diesel::dsl::max(audit_log::recorded)))
-        .load(conn)?;
+        .select((audit_log::client_id, diesel::dsl::max(audit_log::recorded)));
+    let mut rows: Vec<(String, Option<i64>)> = match owner {
+        Owner::Patient(p) => per_client.filter(audit_log::patient_id.eq(p)).load(conn)?,
+        Owner::Grants(g) if g.is_empty() => return Ok(Vec::new()),
+        Owner::Grants(g) => per_client.filter(audit_log::grant_id.eq_any(g)).load(conn)?,
+        Owner::All => per_client.load(conn)?,
+    };
     rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     Ok(rows.into_iter().map(|(c, _)| c).collect())
 }
