@@ -1,7 +1,7 @@
 //! `GET /fhir/AuditEvent` (and `POST /fhir/AuditEvent/_search`) and `GET /fhir/AuditEvent/{id}`:
 //! the access log as AuditEvents, generated from its rows on each read. Search parameters: `patient`,
 //! `date` (prefixes eq, gt, ge, lt, le, sa, eb, ap), `agent` (the user, `Practitioner/1`), `client`
-//! (the app's client id), each with `:missing`; `_count` and a signed paging cursor. A patient-bound
+//! (the app's client id), each with `:missing`; `_count`, `_summary=count` and a signed paging cursor. A patient-bound
 //! token sees only events about its patient; AuditEvents cannot be written (405).
 
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -61,6 +61,8 @@ struct Parsed {
     count: usize,
     used: Vec<(String, String)>,
     empty: bool,
+    /// `_summary=count`: the total only.
+    count_only: bool,
 }
 
 fn bad(msg: String) -> ApiError {
@@ -85,7 +87,13 @@ fn single<'a>(name: &str, v: &'a str) -> Result<&'a str, ApiError> {
 fn parse(params: &[(String, String)], access: &AccessContext, state: &AppState) -> Result<Parsed, ApiError> {
     let own = access.compartment_patient().map(str::to_string);
     let owner = own.clone().map(Owner::Patient).unwrap_or(Owner::All);
-    let mut p = Parsed { query: LogQuery::new(owner, 0), count: state.settings.default_count, used: Vec::new(), empty: false };
+    let mut p = Parsed {
+        query: LogQuery::new(owner, 0),
+        count: state.settings.default_count,
+        used: Vec::new(),
+        empty: false,
+        count_only: false,
+    };
     for (k, v) in params {
         let keep = !matches!(k.as_str(), "_format" | "_pretty" | "_cursor");
         match k.as_str() {
@@ -116,6 +124,11 @@ fn parse(params: &[(String, String)], access: &AccessContext, state: &AppState) 
                 let n = |s: &str| s.parse::<i64>().map_err(|_| bad("invalid paging cursor".into()));
                 p.query.before = Some((n(r)?, n(id)?));
             }
+            "_summary" => match v.as_str() {
+                "count" => p.count_only = true,
+                "false" => {}
+                _ => return Err(bad(format!("_summary={v} is not supported on AuditEvent (use count or false)"))),
+            },
             "_format" | "_pretty" => {}
             other => {
                 return Err(bad(format!(
@@ -181,11 +194,15 @@ async fn run(req: HttpRequest, state: web::Data<AppState>, access: AccessContext
     let out = Output::negotiate(&req)?;
     check_access(&access, Interaction::Search)?;
     let p = parse(&params, &access, &state)?;
-    let (query, empty) = (p.query.clone(), p.empty);
-    let (mut found, names) = db(&state, move |c| {
+    let (query, empty, count_only) = (p.query.clone(), p.empty, p.count_only);
+    let (mut found, names, total) = db(&state, move |c| {
+        if count_only {
+            let total = if empty { 0 } else { rows::count(c, &query)? };
+            return Ok((Vec::new(), Default::default(), Some(total)));
+        }
         let found = if empty { Vec::new() } else { rows::list(c, &query)? };
         let names = event::app_names(c, found.iter().map(|r| r.client_id.clone()))?;
-        Ok((found, names))
+        Ok((found, names, None))
     })
     .await?;
     let more = found.len() > p.count;
@@ -222,7 +239,7 @@ async fn run(req: HttpRequest, state: web::Data<AppState>, access: AccessContext
             extra: r#""search":{"mode":"match"}"#.into(),
         })
         .collect();
-    out.respond(HttpResponse::Ok(), &bundle("searchset", None, &links, &entries))
+    out.respond(HttpResponse::Ok(), &bundle("searchset", total, &links, &entries))
 }
 
 pub async fn read(

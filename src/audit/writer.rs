@@ -60,7 +60,7 @@ impl AuditLog {
         let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
         metrics::counter!("bedside_audit_dropped_total").increment(1);
         // Warn on the first drops and then now and then, not once per request of a flood.
-        if n.is_power_of_two() || n % 1000 == 0 {
+        if n.is_power_of_two() || n.is_multiple_of(1000) {
             tracing::warn!(dropped_total = n, "the access log queue is full: access records were dropped");
         }
     }

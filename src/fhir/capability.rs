@@ -123,7 +123,7 @@ pub fn search_parameters_markdown() -> String {
         if *t == "AuditEvent" {
             out.push_str(
                 "\n## AuditEvent\n\nThe access log, generated from the server's records (read and search only): these \
-                 parameters, each with `:missing`, and `_count`.\n\n| parameter | type | expression |\n|---|---|---|\n",
+                 parameters, each with `:missing`, `_count` and `_summary=count`.\n\n| parameter | type | expression |\n|---|---|---|\n",
             );
             for (name, kind, expression, _) in crate::audit::search::SEARCH_PARAMS {
                 out.push_str(&format!("| `{name}` | {kind} | `{expression}` |\n"));

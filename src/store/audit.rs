@@ -156,12 +156,13 @@ impl LogQuery {
     }
 }
 
-/// One page of the log, newest first.
-pub fn list(conn: &mut AnyConnection, q: &LogQuery) -> StoreResult<Vec<AuditRow>> {
+type Boxed<'a> = audit_log::BoxedQuery<'a, <AnyConnection as diesel::Connection>::Backend>;
+
+/// The rows a query matches (before its cursor and limit).
+fn matching(q: &LogQuery) -> Boxed<'static> {
     let mut query = audit_log::table.into_boxed();
     match &q.owner {
         Owner::Patient(p) => query = query.filter(audit_log::patient_id.eq(p.clone())),
-        Owner::Grants(g) if g.is_empty() => return Ok(Vec::new()),
         Owner::Grants(g) => query = query.filter(audit_log::grant_id.eq_any(g.clone())),
         Owner::All => {}
     }
@@ -183,6 +184,12 @@ pub fn list(conn: &mut AnyConnection, q: &LogQuery) -> StoreResult<Vec<AuditRow>
     for max in &q.recorded_max {
         query = query.filter(audit_log::recorded.le(*max));
     }
+    query
+}
+
+/// One page of the log, newest first.
+pub fn list(conn: &mut AnyConnection, q: &LogQuery) -> StoreResult<Vec<AuditRow>> {
+    let mut query = matching(q);
     if let Some((r, id)) = q.before {
         query = query.filter(audit_log::recorded.lt(r).or(audit_log::recorded.eq(r).and(audit_log::id.lt(id))));
     }
@@ -190,6 +197,11 @@ pub fn list(conn: &mut AnyConnection, q: &LogQuery) -> StoreResult<Vec<AuditRow>
         .order((audit_log::recorded.desc(), audit_log::id.desc()))
         .limit(q.limit)
         .load::<AuditRow>(conn)?)
+}
+
+/// How many rows a query matches (its cursor and limit aside).
+pub fn count(conn: &mut AnyConnection, q: &LogQuery) -> StoreResult<i64> {
+    Ok(matching(q).count().get_result(conn)?)
 }
 
 /// One row by id.

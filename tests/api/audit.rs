@@ -123,6 +123,8 @@ fn an_apps_reads_show_up_in_plain_words_and_as_audit_events() {
     // Dates.
     assert_eq!(events(&app.get(&format!("/AuditEvent?client={client}&date=ge2020-01-01"), &at).expect(200).json()).len(), 4);
     assert_eq!(events(&app.get(&format!("/AuditEvent?client={client}&date=lt2020-01-01"), &at).expect(200).json()).len(), 0);
+    let counted = app.get(&format!("/AuditEvent?client={client}&patient:missing=false&_summary=count"), &at).expect(200).json();
+    assert_eq!((counted["total"].as_i64(), counted.get("entry")), (Some(4), None));
     app.get("/AuditEvent?date=yesterday", &at).expect(400);
     app.get("/AuditEvent?outcome=0", &at).expect(400);
 }
