@@ -89,19 +89,25 @@ pub fn insert_batch(conn: &mut AnyConnection, rows: &[NewAuditRow]) -> StoreResu
 }
 
 /// The patients whose compartments hold these current resources: `(type, id, patient)` for every
-/// `(type, id)` given that is in one or more compartments.
+/// `(type, id)` given that is in one or more compartments. One indexed query per type (and 500 ids).
 pub fn compartments_of(conn: &mut AnyConnection, refs: &[(String, String)]) -> StoreResult<Vec<(String, String, String)>> {
+    let mut by_type: std::collections::BTreeMap<&str, Vec<&str>> = std::collections::BTreeMap::new();
+    for (t, id) in refs {
+        by_type.entry(t.as_str()).or_default().push(id.as_str());
+    }
     let mut out = Vec::new();
-    let mut ids: Vec<&str> = refs.iter().map(|(_, id)| id.as_str()).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    for chunk in ids.chunks(500) {
-        let found: Vec<(String, String, String)> = resources::table
-            .inner_join(compartment::table.on(compartment::res_seq.eq(resources::seq)))
-            .filter(resources::res_id.eq_any(chunk))
-            .select((resources::res_type, resources::res_id, compartment::patient_id))
-            .load(conn)?;
-        out.extend(found.into_iter().filter(|(t, id, _)| refs.iter().any(|(rt, rid)| rt == t && rid == id)));
+    for (t, mut ids) in by_type {
+        ids.sort_unstable();
+        ids.dedup();
+        for chunk in ids.chunks(500) {
+            let found: Vec<(String, String, String)> = resources::table
+                .inner_join(compartment::table.on(compartment::res_seq.eq(resources::seq)))
+                .filter(resources::res_type.eq(t))
+                .filter(resources::res_id.eq_any(chunk))
+                .select((resources::res_type, resources::res_id, compartment::patient_id))
+                .load(conn)?;
+            out.extend(found);
+        }
     }
     Ok(out)
 }

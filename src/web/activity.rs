@@ -180,7 +180,7 @@ fn failed(i: Interaction, ty: Option<&str>, owner: &str, status: i32) -> String 
 
 /// "just now", "3 minutes ago", "2 hours ago", "yesterday", "5 days ago", or the date.
 pub fn ago(now_ms: i64, then_ms: i64) -> String {
-    let secs = (now_ms - then_ms).max(0) / 1000;
+    let secs = now_ms.saturating_sub(then_ms).max(0) / 1000;
     let plural = |n: i64, unit: &str| if n == 1 { format!("1 {unit} ago") } else { format!("{n} {unit}s ago") };
     match secs {
         s if s < 60 => "just now".into(),

@@ -23,3 +23,5 @@ CREATE INDEX audit_log_patient ON audit_log (patient_id, recorded);
 CREATE INDEX audit_log_grant ON audit_log (grant_id);
 -- The connected-apps page: one app's accesses to one patient's record, newest first.
 CREATE INDEX audit_log_patient_client ON audit_log (patient_id, client_id, recorded);
+-- Operators' searches over all patients (system tokens), newest first or by date.
+CREATE INDEX audit_log_recorded ON audit_log (recorded);
