@@ -31,6 +31,8 @@ struct Notes {
     interaction: Option<Interaction>,
     refs: Option<Refs>,
     entries: Option<Vec<EntryNote>>,
+    /// The search parameters used, when they are not all in the URL (`POST _search`).
+    query: Option<String>,
 }
 
 /// One entry of a batch or transaction Bundle, recorded on its own.
@@ -82,6 +84,12 @@ pub fn touched<'a>(req: &HttpRequest, refs: impl IntoIterator<Item = (&'a str, &
 pub fn touched_refs(req: &HttpRequest, refs: impl IntoIterator<Item = String>) {
     let refs = Refs::collect(refs);
     with_notes(req, |n| n.refs = Some(refs));
+}
+
+/// The parameters a search used (URL and form body of `POST [type]/_search`), recorded as its query.
+pub fn searched(req: &HttpRequest, params: &[(String, String)]) {
+    let q = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
+    with_notes(req, |n| n.query = Some(q));
 }
 
 /// Overrides the interaction derived from the route (a Bundle says whether it is a transaction).
@@ -155,7 +163,7 @@ fn push<B>(res: &ServiceResponse<B>) {
         interaction,
         res_type,
         method: req.method().to_string(),
-        path: safe_path(path, req.query_string()),
+        path: safe_path(path, notes.query.as_deref().unwrap_or(req.query_string())),
         status,
         refs,
     });

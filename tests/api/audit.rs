@@ -54,7 +54,8 @@ fn an_apps_reads_show_up_in_plain_words_and_as_audit_events() {
     let (at, client) = connected_app(&app, &me, "launch/patient patient/*.rs offline_access");
     app.get(&format!("/Patient/{me}"), &at).expect(200);
     assert_eq!(app.get(&format!("/Observation?patient={me}"), &at).expect(200).json()["entry"].as_array().unwrap().len(), 2);
-    app.get("/Condition", &at).expect(200);
+    let form = app.req("POST", "/Condition/_search", Some(&at)).header("content-type", "application/x-www-form-urlencoded");
+    app.send(form.body("clinical-status=active")).expect(200);
     app.get("/Observation/nope", &at).expect(404);
     assert!(app.state.audit().flush());
 
@@ -98,6 +99,9 @@ fn an_apps_reads_show_up_in_plain_words_and_as_audit_events() {
     let codes: Vec<&str> = list.iter().map(subtype).collect();
     assert_eq!(codes, ["read", "search-type", "search-type", "read"], "newest first");
     let (failed, search, read) = (&list[0], &list[2], &list[3]);
+    let posted = list[1]["entity"].as_array().unwrap().iter().find(|x| x["role"]["code"] == "24").unwrap();
+    let posted = base64::engine::general_purpose::STANDARD.decode(posted["query"].as_str().unwrap()).unwrap();
+    assert_eq!(String::from_utf8(posted).unwrap(), "/fhir/Condition/_search?clinical-status=active");
     assert_eq!((failed["outcome"].as_str(), failed["action"].as_str()), (Some("4"), Some("R")));
     assert_eq!((read["outcome"].as_str(), read["action"].as_str()), (Some("0"), Some("R")));
     assert_eq!(search["action"], "E");

@@ -85,6 +85,7 @@ async fn run(
         check_type(t)?;
         access.require(t, Interaction::Search)?;
     }
+    crate::audit::capture::searched(&req, &params);
     let spec = SearchSpec::parse(res_types.clone(), &params, &access, &state.settings, lenient(&req))?;
     let fp = engine::fingerprint(&res_types, &spec.used);
     let after = match &spec.cursor {
