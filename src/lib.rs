@@ -4,6 +4,7 @@
 //! access context), `store` (diesel over SQLite or PostgreSQL), plus `config`, `error`, the demo data
 //! set and the importer.
 
+pub mod audit;
 pub mod bench;
 pub mod config;
 pub mod demo;
@@ -34,9 +35,16 @@ pub struct AppState {
     pub keys: KeySet,
     /// HMAC key for paging cursors (stored in the database so every node accepts every cursor).
     pub cursor_secret: Vec<u8>,
+    /// This node's queue to the access log's background writer.
+    audit: audit::AuditLog,
 }
 
 impl AppState {
+    /// The access log (records are queued here and written in the background).
+    pub fn audit(&self) -> &audit::AuditLog {
+        &self.audit
+    }
+
     /// This node's rate limiter, to be built once and shared by all workers (None when off).
     pub fn rate_limit(&self) -> Option<limits::RateLimit> {
         limits::prometheus();
@@ -70,7 +78,8 @@ impl AppState {
             }
         };
         drop(conn);
-        Ok(AppState { store, settings, keys, cursor_secret })
+        let audit = audit::AuditLog::start(store.clone(), audit::writer::QUEUE_CAPACITY);
+        Ok(AppState { store, settings, keys, cursor_secret, audit })
     }
 }
 

@@ -192,7 +192,8 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     let workers = args.workers.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
     let listen = args.listen.clone();
     let limit = state.rate_limit();
-    actix_web::rt::System::new().block_on(async move {
+    let audit_state = state.clone();
+    let result = actix_web::rt::System::new().block_on(async move {
         HttpServer::new(move || {
             let limit = limit.clone();
             App::new()
@@ -214,7 +215,12 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         .run()
         .await
         .map_err(|e| e.to_string())
-    })
+    });
+    // In-flight requests are done: store the access records still queued (best effort).
+    if !audit_state.audit().flush_within(std::time::Duration::from_secs(10)) {
+        tracing::warn!("some access records could not be stored before shutdown");
+    }
+    result
 }
 
 /// A database URL without its password, for logs.

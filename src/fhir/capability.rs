@@ -16,6 +16,9 @@ pub fn capability_statement(base_url: &str, fhir_base: &str) -> Value {
     let resources: Vec<Value> = SUPPORTED_TYPES
         .iter()
         .map(|t| {
+            if *t == "AuditEvent" {
+                return audit_event();
+            }
             let params: Vec<Value> = registry
                 .params_for(t)
                 .into_iter()
@@ -30,6 +33,7 @@ pub fn capability_statement(base_url: &str, fhir_base: &str) -> Value {
                 .collect();
             let revincludes: Vec<String> = SUPPORTED_TYPES
                 .iter()
+                .filter(|source| **source != "AuditEvent")
                 .flat_map(|source| {
                     registry
                         .params_for(source)
@@ -90,17 +94,42 @@ pub fn capability_statement(base_url: &str, fhir_base: &str) -> Value {
     })
 }
 
+/// AuditEvent is the access log, generated on read (`crate::audit::search`): read and search only,
+/// with its own few parameters.
+fn audit_event() -> Value {
+    let params: Vec<Value> = crate::audit::search::SEARCH_PARAMS
+        .iter()
+        .map(|(name, kind, _, doc)| json!({"name": name, "type": kind, "documentation": doc}))
+        .collect();
+    json!({
+        "type": "AuditEvent",
+        "documentation": "The access log: what each app read or changed, generated from the server's records; it cannot be written.",
+        "interaction": [{"code": "read"}, {"code": "search-type"}],
+        "searchParam": params
+    })
+}
+
 /// The served search parameters as Markdown, per type (`bedside search-params`, docs/search-parameters.md).
 pub fn search_parameters_markdown() -> String {
     let registry = Registry::global();
     let mut out = String::from(
         "# Search parameters\n\nGenerated from the registry (`conformance/search-parameters.json`, the official FHIR R4 \
          definitions) by `bedside search-params`; a test keeps this file current.\n\n\
-         Every type also takes `_id`, `_lastUpdated`, `_tag`, `_profile`, `_security`, `_source`, and the result \
+         Every type except AuditEvent also takes `_id`, `_lastUpdated`, `_tag`, `_profile`, `_security`, `_source`, and the result \
          parameters `_count`, `_sort`, `_total`, `_summary`, `_elements`, `_include`, `_revinclude` (`:iterate`), \
          chained parameters and `_has`.\n",
     );
     for t in SUPPORTED_TYPES {
+        if *t == "AuditEvent" {
+            out.push_str(
+                "\n## AuditEvent\n\nThe access log, generated from the server's records (read and search only): these \
+                 parameters, each with `:missing`, `_count` and `_summary=count`.\n\n| parameter | type | expression |\n|---|---|---|\n",
+            );
+            for (name, kind, expression, _) in crate::audit::search::SEARCH_PARAMS {
+                out.push_str(&format!("| `{name}` | {kind} | `{expression}` |\n"));
+            }
+            continue;
+        }
         out.push_str(&format!("\n## {t}\n\n| parameter | type | expression |\n|---|---|---|\n"));
         for p in registry.params_for(t).into_iter().filter(|p| searchable(p.kind) && !p.code.starts_with('_')) {
             out.push_str(&format!("| `{}` | {} | `{}` |\n", p.code, p.kind.as_code(), p.expression_text.replace('|', "\\|")));

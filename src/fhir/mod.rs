@@ -28,6 +28,7 @@ async fn unsupported_method() -> Result<HttpResponse, crate::error::ApiError> {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/fhir")
+            .wrap_fn(crate::audit::capture::record)
             // Patient data must not stay in browser or proxy caches (metadata sets its own header).
             .wrap(actix_web::middleware::DefaultHeaders::new().add((actix_web::http::header::CACHE_CONTROL, "no-store")))
             .route("/metadata", web::get().to(metadata::metadata))
@@ -37,6 +38,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/", web::get().to(search_h::search_system))
             .route("/_history", web::get().to(history::system))
             .route("/Patient/{id}/$everything", web::get().to(handlers::everything::patient_everything))
+            .configure(crate::audit::search::routes)
             .route("/{type}/_search", web::post().to(search_h::search_post))
             .route("/{type}/_history", web::get().to(history::of_type))
             .route("/{type}/{id}/_history", web::get().to(history::instance))

@@ -189,6 +189,7 @@ pub fn create_with_id(
     id: &str,
 ) -> Result<Done, ApiError> {
     resource::check_type(res_type)?;
+    crate::audit::search::refuse_writes(res_type)?;
     access.require(res_type, Interaction::Create)?;
     let validated = resource::validate(body, res_type, IdRule::ServerAssigned)?;
     if let Some(query) = if_none_exist {
@@ -217,6 +218,7 @@ pub fn update(
     if_match: Option<i64>,
 ) -> Result<Done, ApiError> {
     resource::check_type(res_type)?;
+    crate::audit::search::refuse_writes(res_type)?;
     resource::check_id(id)?;
     let validated = resource::validate(body, res_type, IdRule::MustEqual(id))?;
     let current = rows::read_for_update(conn, res_type, id)?;
@@ -285,6 +287,7 @@ pub fn conditional_update(
 /// `delete`: writes a deletion version; deleting something absent or already deleted succeeds.
 pub fn delete(conn: &mut AnyConnection, access: &AccessContext, res_type: &str, id: &str) -> Result<(), ApiError> {
     resource::check_type(res_type)?;
+    crate::audit::search::refuse_writes(res_type)?;
     access.require(res_type, Interaction::Delete)?;
     resource::check_id(id)?;
     let Some(cur) = rows::read_for_update(conn, res_type, id)? else { return Ok(()) };

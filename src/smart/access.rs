@@ -147,10 +147,13 @@ impl FromRequest for AccessContext {
     fn from_request(req: &HttpRequest, _payload: &mut actix_web::dev::Payload) -> Self::Future {
         let ctx = authenticate(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        let req = req.clone();
         Box::pin(async move {
             let ctx = ctx?;
             let state = state.ok_or_else(|| ApiError::Internal("application state missing".into()))?;
             check_grant(&state, &ctx).await?;
+            // From here on the request is recorded in the access log.
+            crate::audit::capture::identify(&req, &ctx);
             Ok(ctx)
         })
     }

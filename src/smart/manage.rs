@@ -44,17 +44,20 @@ fn lines(scope: &str, patient_user: bool) -> Vec<String> {
 
 fn list_page(c: &mut AnyConnection, state: &AppState, session: &SessionRow, username: &str) -> Result<Outcome, StoreError> {
     let patient_user = rows::find_user(c, username)?.map(|u| users::patient_of(&u.fhir_user).is_some()).unwrap_or(false);
-    let apps = rows::user_grants(c, username, now())?
+    let mut apps: Vec<ConnectedApp> = rows::user_grants(c, username, now())?
         .into_iter()
         .map(|(grant, name, scope, created)| ConnectedApp {
             grant,
             name,
             since: time::OffsetDateTime::from_unix_timestamp(created).map(|t| t.date().to_string()).unwrap_or_default(),
             lines: lines(&scope, patient_user),
+            activity: Vec::new(),
+            activity_url: String::new(),
         })
         .collect();
+    let others = super::activity::fill(c, &state.settings.base_url, username, &mut apps)?;
     let action = format!("{}/auth/manage/revoke", state.settings.base_url);
-    Ok(pages::page(StatusCode::OK, &ManagePage { action: &action, csrf: &session.csrf, username, apps }))
+    Ok(pages::page(StatusCode::OK, &ManagePage { action: &action, csrf: &session.csrf, username, apps, others }))
 }
 
 /// `GET /auth/manage`: the list for a signed-in session, else a sign-in form (with a new session).

@@ -13,9 +13,11 @@
 //! | `clients`, `users`, `launch` | registration of apps, logins, EHR launch contexts   |
 //! | `introspect`    | RFC 7662 introspection, RFC 7009 revocation                       |
 //! | `manage`        | the user's "connected apps" page (revoke access)                 |
+//! | `activity`      | what each app did (the access log) on those pages                |
 //! | `access`, `scopes`, `token`, `keys` | enforcement on the FHIR side                 |
 
 pub mod access;
+pub mod activity;
 pub mod assertion;
 pub mod authorize;
 pub mod cli;
@@ -68,6 +70,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/auth/manage", web::get().to(manage::manage))
         .route("/auth/manage/login", web::post().to(manage::manage_login))
         .route("/auth/manage/revoke", web::post().to(manage::manage_revoke))
+        .route("/auth/manage/activity", web::get().to(activity::activity))
         .route("/smart/launch", web::post().to(launch::create_endpoint))
         .route("/smart/style.json", web::get().to(launch::style));
 }

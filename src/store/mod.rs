@@ -3,6 +3,7 @@
 //! This is the only module that knows which backend is in use. Everything above it sees a [`Store`]
 //! (a pool) and functions that take `&mut AnyConnection` and return [`StoreError`].
 
+pub mod audit;
 pub mod auth;
 pub mod index;
 pub mod keys;

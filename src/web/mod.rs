@@ -1,6 +1,7 @@
 //! The pages people see during authorization: sign-in, patient picker, consent, and error pages.
 //! All HTML goes through askama templates (`templates/`), which escape every value.
 
+pub mod activity;
 pub mod words;
 
 use actix_web::cookie::{Cookie, SameSite};
@@ -96,6 +97,10 @@ pub struct ConnectedApp {
     pub name: String,
     pub since: String,
     pub lines: Vec<String>,
+    /// What the app did lately (the access log), newest first.
+    pub activity: Vec<activity::ActivityLine>,
+    /// The page with everything it did.
+    pub activity_url: String,
 }
 
 #[derive(Template)]
@@ -105,6 +110,8 @@ pub struct ManagePage<'a> {
     pub csrf: &'a str,
     pub username: &'a str,
     pub apps: Vec<ConnectedApp>,
+    /// Apps without a live grant of this user that used the record (revoked apps, clinicians' apps).
+    pub others: Vec<activity::AppActivity>,
 }
 
 #[derive(Template)]

@@ -14,7 +14,7 @@ pub enum Whose {
 }
 
 /// The things a resource type holds, as a patient would call them.
-fn noun(resource_type: &str) -> String {
+pub fn noun(resource_type: &str) -> String {
     let known = match resource_type {
         "*" => "whole health record",
         "AllergyIntolerance" => "allergies",

@@ -2,6 +2,7 @@
 //! Bedside's integration tests: one binary, files mirror the API. Every test starts the real app on
 //! its own fresh database (SQLite by default; PostgreSQL when BEDSIDE_TEST_POSTGRES is set).
 
+mod audit;
 mod auth;
 mod bundles;
 mod crud;

@@ -7,6 +7,7 @@ use super::{db, prefer_return, Return};
 use crate::error::ApiError;
 use crate::fhir::format::{parse_body, Output};
 use crate::fhir::paging::{bundle, Entry};
+use crate::audit::capture as audit;
 use crate::fhir::transaction;
 use crate::smart::access::AccessContext;
 use crate::AppState;
@@ -26,6 +27,10 @@ pub async fn process(
     let kind = value.get("type").and_then(Value::as_str).unwrap_or("").to_string();
     let base = state.settings.fhir_base();
     let base2 = base.clone();
+    let requests = audit::requests_of(&value);
+    if kind == "transaction" {
+        audit::interaction(&req, crate::audit::Interaction::Transaction);
+    }
     let results = match kind.as_str() {
         "transaction" => db(&state, move |c| transaction::transaction(c, &access, &base2, &value)).await?,
         "batch" => db(&state, move |c| transaction::batch(c, &access, &base2, &value)).await?,
@@ -36,6 +41,7 @@ pub async fn process(
             ))
         }
     };
+    audit::entries(&req, requests, results.iter().map(|r| (r.status.as_str(), r.location.as_deref())));
     let minimal = prefer_return(&req) == Return::Minimal;
     let entries: Vec<Entry<'_>> = results
         .iter()

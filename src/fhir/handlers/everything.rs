@@ -74,6 +74,7 @@ pub async fn patient_everything(
     })
     .await?;
     page.included.retain(|r| !is_compartment_type(&r.res_type));
+    crate::audit::capture::touched(&req, page.matches.iter().chain(&page.included).map(|r| (r.res_type.as_str(), r.res_id.as_str())));
     let base = state.settings.fhir_base();
     let link = |extra: Option<(&str, String)>| {
         let mut s = url::form_urlencoded::Serializer::new(String::new());

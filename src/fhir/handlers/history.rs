@@ -111,6 +111,10 @@ async fn run(
         Ok((visible, more))
     })
     .await?;
+    crate::audit::capture::touched_refs(
+        &req,
+        entries.iter().filter(|(_, ok)| *ok).map(|(e, _)| format!("{}/{}/_history/{}", e.res_type, e.res_id, e.version_id)),
+    );
     let base = state.settings.fhir_base();
     let path = req.path().to_string();
     let self_url = match req.query_string() {

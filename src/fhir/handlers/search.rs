@@ -85,6 +85,7 @@ async fn run(
         check_type(t)?;
         access.require(t, Interaction::Search)?;
     }
+    crate::audit::capture::searched(&req, &params);
     let spec = SearchSpec::parse(res_types.clone(), &params, &access, &state.settings, lenient(&req))?;
     let fp = engine::fingerprint(&res_types, &spec.used);
     let after = match &spec.cursor {
@@ -93,6 +94,7 @@ async fn run(
     };
     let spec2 = spec.clone();
     let page = db(&state, move |c| engine::run(c, &access, &spec2, after)).await?;
+    crate::audit::capture::touched(&req, page.matches.iter().chain(&page.included).map(|r| (r.res_type.as_str(), r.res_id.as_str())));
     let base = state.settings.fhir_base();
     let qs = |extra: Option<(&str, &str)>| -> String {
         let mut s = url::form_urlencoded::Serializer::new(String::new());
