@@ -7,11 +7,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::authorize::Failure;
 use super::form::{db, Form};
-use super::scopes::parse_resource_scope;
 use super::{secrets, token, users};
 use crate::store::auth::{self as rows, SessionRow};
 use crate::store::{AnyConnection, StoreError};
-use crate::pages::words::{describe, describe_other, Whose};
+use crate::pages::words::Whose;
 use crate::pages::{self as pages, ConnectedApp, ManageLoginPage, ManagePage, Outcome};
 use crate::AppState;
 
@@ -29,17 +28,7 @@ fn now() -> i64 {
 /// The plain-words lines of a granted scope string.
 fn lines(scope: &str, patient_user: bool) -> Vec<String> {
     let whose = if patient_user { Whose::Yours } else { Whose::ThePatients };
-    let mut out: Vec<String> = Vec::new();
-    for s in scope.split_whitespace() {
-        let line = match parse_resource_scope(s) {
-            Ok(Some(r)) => Some(describe(&r, whose)),
-            _ => describe_other(s).map(str::to_string),
-        };
-        if let Some(l) = line.filter(|l| !out.contains(l)) {
-            out.push(l);
-        }
-    }
-    out
+    crate::pages::words::grant_lines(scope, whose)
 }
 
 fn list_page(c: &mut AnyConnection, state: &AppState, session: &SessionRow, username: &str) -> Result<Outcome, StoreError> {

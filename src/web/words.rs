@@ -178,6 +178,54 @@ pub fn wildcard_granted(scope_text: &str, ticked: &[&str]) -> Vec<String> {
 }
 
 
+/// A granted scope string in plain words, one line each. Per-type scopes that together make up one of
+/// the consent groups (what a patient granted after unticking some kinds of data) read as that group.
+pub fn grant_lines(scope: &str, whose: Whose) -> Vec<String> {
+    let parsed: Vec<(&str, Option<ResourceScope>)> = scope
+        .split_whitespace()
+        .map(|s| (s, crate::smart::scopes::parse_resource_scope(s).ok().flatten()))
+        .collect();
+    let mut covered: Vec<&str> = Vec::new();
+    let mut out: Vec<String> = Vec::new();
+    let push = |line: String, out: &mut Vec<String>| {
+        if !out.contains(&line) {
+            out.push(line);
+        }
+    };
+    for (s, r) in &parsed {
+        match r {
+            Some(r) if !covered.contains(s) => {
+                let group = WILDCARD_GROUPS.iter().find(|(_, _, types)| types.contains(&r.resource_type.as_str()));
+                let members = group.and_then(|(_, words, types)| {
+                    let same = |t: &str| {
+                        parsed.iter().find(|(_, o)| {
+                            o.as_ref().is_some_and(|o| {
+                                o.resource_type == t && o.context == r.context && o.perms == r.perms && o.filter.is_empty()
+                            })
+                        })
+                    };
+                    let found: Vec<&str> = types.iter().filter_map(|t| same(t).map(|(text, _)| *text)).collect();
+                    (r.filter.is_empty() && found.len() == types.len()).then_some((words, found))
+                });
+                match members {
+                    Some((words, found)) => {
+                        covered.extend(found);
+                        push(describe_as(r, whose, words), &mut out);
+                    }
+                    None => push(describe(r, whose), &mut out),
+                }
+            }
+            Some(_) => {}
+            None => {
+                if let Some(l) = describe_other(s) {
+                    push(l.to_string(), &mut out);
+                }
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,6 +250,9 @@ mod tests {
         let some: Vec<&str> = all.iter().copied().filter(|v| !v.ends_with("#insurance")).collect();
         let granted = wildcard_granted("patient/*.rs", &some);
         assert!(granted.contains(&"patient/Observation.rs".to_string()) && !granted.iter().any(|g| g.contains("Claim")), "{granted:?}");
+        let lines = grant_lines(&granted.join(" "), Whose::Yours);
+        assert!(lines.contains(&"Read your lab results, vital signs, test reports and images".to_string()), "{lines:?}");
+        assert!(!lines.iter().any(|l| l.contains("specimen")), "{lines:?}");
         for t in crate::fhir::types::SUPPORTED_TYPES {
             let n = WILDCARD_GROUPS.iter().filter(|(_, _, types)| types.contains(t)).count();
             assert_eq!(n, 1, "{t} must be in exactly one consent group");
