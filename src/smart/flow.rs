@@ -155,6 +155,7 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, payload: web::P
         let username = form.first("username").unwrap_or("").to_string();
         let password = form.first("password").unwrap_or("");
         let Some(user) = users::check_login(c, &username, password)? else {
+            let error = users::login_error(c, &username)?;
             let app = app_name(c, &row.client_id)?;
             let action = format!("{}/auth/login", state.settings.base_url);
             let page = LoginPage {
@@ -163,7 +164,7 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, payload: web::P
                 request_id: &request_id,
                 csrf: &row.csrf,
                 username: &username,
-                error: Some("The user name or password is wrong."),
+                error: Some(error),
             };
             return Ok(pages::page(StatusCode::UNAUTHORIZED, &page));
         };

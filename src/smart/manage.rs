@@ -122,8 +122,9 @@ pub async fn manage_login(req: HttpRequest, state: web::Data<AppState>, payload:
                 Ok(Outcome::Redirect(format!("{}/auth/manage", st.settings.base_url)))
             }
             None => {
+                let error = users::login_error(c, &username)?;
                 let action = format!("{}/auth/manage/login", st.settings.base_url);
-                let page = ManageLoginPage { action: &action, csrf: &s.csrf, error: Some("The user name or password is wrong.") };
+                let page = ManageLoginPage { action: &action, csrf: &s.csrf, error: Some(error) };
                 Ok(pages::page(StatusCode::UNAUTHORIZED, &page))
             }
         }

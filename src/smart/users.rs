@@ -1,7 +1,7 @@
 //! People who sign in: patients and practitioners, each linked to a FHIR resource (`fhirUser`).
 
 use super::secrets;
-use crate::store::auth::{self as rows, UserRow};
+use crate::store::auth::{self as rows, throttle, UserRow};
 use crate::store::{AnyConnection, StoreError, StoreResult};
 
 /// The resource types a user can be (SMART `fhirUser`).
@@ -50,16 +50,38 @@ pub fn add(conn: &mut AnyConnection, username: &str, password: &str, fhir_user: 
     }
 }
 
-/// The user if the password is right. Unknown users take as long as wrong passwords.
+/// The user if the password is right. Unknown users take as long as wrong passwords. After
+/// `throttle::MAX_FAILURES` failures for a name (known or not) sign-in is refused for a while, on
+/// every node; see [`locked`] for telling the user.
 pub fn check_login(conn: &mut AnyConnection, username: &str, password: &str) -> StoreResult<Option<UserRow>> {
-    match rows::find_user(conn, username.trim())? {
-        Some(u) if secrets::verify_password(password, &u.password_hash) => Ok(Some(u)),
-        Some(_) => Ok(None),
+    let name = username.trim();
+    let now = crate::smart::token::now_secs() as i64;
+    if throttle::locked_until(conn, name, now)?.is_some() {
+        secrets::verify_dummy(password);
+        return Ok(None);
+    }
+    let user = match rows::find_user(conn, name)? {
+        Some(u) if secrets::verify_password(password, &u.password_hash) => Some(u),
+        Some(_) => None,
         None => {
             secrets::verify_dummy(password);
-            Ok(None)
+            None
         }
+    };
+    match &user {
+        Some(_) => throttle::clear(conn, name)?,
+        None => throttle::record_failure(conn, name, now)?,
     }
+    Ok(user)
+}
+
+/// The message for a failed sign-in: the usual one, or that the name is locked for a while.
+pub fn login_error(conn: &mut AnyConnection, username: &str) -> StoreResult<&'static str> {
+    let now = crate::smart::token::now_secs() as i64;
+    Ok(match throttle::locked_until(conn, username.trim(), now)? {
+        Some(_) => "Too many failed sign-ins for this user name. Wait 15 minutes and try again.",
+        None => "The user name or password is wrong.",
+    })
 }
 
 /// The Patient id of a `fhirUser` that is a patient.

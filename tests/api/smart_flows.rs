@@ -318,3 +318,27 @@ fn a_public_app_refreshes_with_the_refresh_token_alone() {
     let e = token_request(&app, &[("grant_type", "refresh_token"), ("refresh_token", "nope")], None).expect(401).json();
     assert_eq!(e["error"], "invalid_client");
 }
+
+#[test]
+fn repeated_failed_sign_ins_lock_the_name_for_a_while() {
+    let app = TestApp::new();
+    let me = app.create(&patient("Locked"));
+    add_user(&app, "pat", &format!("Patient/{me}"));
+    let client = public_client(&app);
+    let (_verifier, challenge) = pkce();
+    let url = authorize_url(&app, &standard_params(&app, &client, "launch/patient patient/*.rs", &challenge));
+    let mut br = Browser::new();
+    let mut page = br.get(&url).expect(200).text();
+    for _ in 0..5 {
+        let r = submit(&mut br, &page, &[("username", "pat"), ("password", "wrong password")]).expect(401);
+        page = r.text();
+    }
+    assert!(page.contains("Too many failed sign-ins"), "{page}");
+    // Even the right password is refused now, with the same page.
+    let r = login(&mut br, &page, "pat").expect(401).text();
+    assert!(r.contains("Too many failed sign-ins"), "{r}");
+    // Another user name is not affected.
+    add_user(&app, "other", &format!("Patient/{me}"));
+    let ok = login(&mut br, &r, "other").expect(200).text();
+    assert!(ok.contains("wants to"), "{ok}");
+}

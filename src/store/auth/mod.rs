@@ -4,6 +4,7 @@
 
 pub mod schema;
 mod sessions;
+pub mod throttle;
 mod tokens;
 
 pub use sessions::*;

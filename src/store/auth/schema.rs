@@ -116,3 +116,12 @@ diesel::table! {
 
 diesel::allow_tables_to_appear_in_same_query!(auth_grants, oauth_clients);
 diesel::joinable!(auth_grants -> oauth_clients (client_id));
+
+diesel::table! {
+    login_failures (username) {
+        username -> Text,
+        failures -> BigInt,
+        window_start -> BigInt,
+        locked_until -> BigInt,
+    }
+}
