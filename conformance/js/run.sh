@@ -117,26 +117,9 @@ const deadline = Date.now() + 120_000;
 JSEOF
 }
 
-started=""
-for attempt in 1 2 3; do
-  PORT="$(free_port)"
-  BASE="http://127.0.0.1:$PORT"
-  "$BIN" serve --demo --listen "127.0.0.1:$PORT" --data-dir "$DATA" >>"$LOG" 2>&1 &
-  SERVER_PID=$!
-  if wait_healthy "$BASE/healthz"; then
-    started=1
-    break
-  fi
-  kill "$SERVER_PID" 2>/dev/null || true
-  wait "$SERVER_PID" 2>/dev/null || true
-  SERVER_PID=""
-  echo "run.sh: the server did not come up on port $PORT (attempt $attempt)" >&2
-done
-if [ -z "$started" ]; then
-  echo "run.sh: could not start $BIN; its log:" >&2
-  tail -n 50 "$LOG" >&2 || true
-  exit 1
-fi
+# shellcheck source=../start-server.sh
+. "$HERE/../start-server.sh"
+start_bedside
 
 # --- the app: registered with its exact redirect URIs on the port the test will serve it on ------------
 # (on 127.0.0.1, the same site as the server, and on localhost, another site, like a real third-party app)
