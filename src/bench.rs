@@ -66,7 +66,8 @@ pub fn run(args: &BenchArgs) -> Result<String, String> {
     let mut conn = store.conn().map_err(|e| e.to_string())?;
     let c = &mut conn;
     // A patient and an id to read.
-    let pick = SearchSpec::parse(vec!["Patient".into()], &params("_count=1"), &access, &settings, false).map_err(|e| e.to_string())?;
+    let pick = SearchSpec::parse(vec!["Patient".into()], &params("_count=1"), &access, &settings, false)
+        .map_err(|e| e.to_string())?;
     let page = engine::run(c, &access, &pick, None).map_err(|e| e.to_string())?;
     let patient = page.matches.first().ok_or("no patient loaded")?;
     let pid = patient.res_id.clone();
@@ -85,7 +86,8 @@ pub fn run(args: &BenchArgs) -> Result<String, String> {
     out.push_str("| search | ms | × baseline | matches |\n|---|---|---|---|\n");
     let mut plans = String::new();
     for (ty, q) in &queries {
-        let spec = SearchSpec::parse(vec![ty.to_string()], &params(q), &access, &settings, false).map_err(|e| e.to_string())?;
+        let spec = SearchSpec::parse(vec![ty.to_string()], &params(q), &access, &settings, false)
+            .map_err(|e| e.to_string())?;
         let mut total = None;
         let d = time(args.repeat, || {
             let p = engine::run(c, &access, &spec, None)?;
@@ -107,7 +109,8 @@ pub fn run(args: &BenchArgs) -> Result<String, String> {
     // Deep paging: page 1 vs page 20 of all Observations, unsorted (keyset on seq) and sorted by date.
     out.push_str("\n| paging (50 per page) | page 1 ms | page 20 ms | page 20 / page 1 |\n|---|---|---|---|\n");
     for q in ["_count=50&_total=none", "_count=50&_total=none&_sort=date"] {
-        let spec = SearchSpec::parse(vec!["Observation".into()], &params(q), &access, &settings, false).map_err(|e| e.to_string())?;
+        let spec = SearchSpec::parse(vec!["Observation".into()], &params(q), &access, &settings, false)
+            .map_err(|e| e.to_string())?;
         let mut cursor: Option<After> = None;
         let mut first = Duration::ZERO;
         let mut twentieth = Duration::ZERO;

@@ -143,11 +143,7 @@ fn transaction(resources: Vec<Value>) -> Value {
     let entry: Vec<Value> = resources
         .into_iter()
         .map(|r| {
-            let url = format!(
-                "{}/{}",
-                r["resourceType"].as_str().unwrap_or(""),
-                r["id"].as_str().unwrap_or("")
-            );
+            let url = format!("{}/{}", r["resourceType"].as_str().unwrap_or(""), r["id"].as_str().unwrap_or(""));
             json!({"resource": r, "request": {"method": "PUT", "url": url}})
         })
         .collect();
@@ -161,13 +157,7 @@ fn npi(base: u64) -> String {
         .bytes()
         .rev()
         .enumerate()
-        .map(|(i, b)| {
-            if i % 2 == 0 {
-                doubled(u32::from(b - b'0'))
-            } else {
-                u32::from(b - b'0')
-            }
-        })
+        .map(|(i, b)| if i % 2 == 0 { doubled(u32::from(b - b'0')) } else { u32::from(b - b'0') })
         .sum();
     format!("{base:09}{}", (10 - sum % 10) % 10)
 }
@@ -176,11 +166,7 @@ fn clinician(n: usize) -> &'static Clinician {
 }
 fn practitioner_ref(n: usize) -> Value {
     let c = clinician(n);
-    rfd(
-        "Practitioner",
-        &format!("demo-practitioner-{n}"),
-        &format!("{} {}, {}", c.given, c.family, c.suffix),
-    )
+    rfd("Practitioner", &format!("demo-practitioner-{n}"), &format!("{} {}, {}", c.given, c.family, c.suffix))
 }
 fn org_ref() -> Value {
     rfd("Organization", ORG, "Bedside Demo Clinic")
@@ -669,11 +655,7 @@ mod tests {
     const TODAY: Date = date!(2025 - 06 - 15);
 
     fn resources(bundles: &[Value]) -> Vec<&Value> {
-        bundles
-            .iter()
-            .flat_map(|b| b["entry"].as_array().unwrap())
-            .map(|e| &e["resource"])
-            .collect()
+        bundles.iter().flat_map(|b| b["entry"].as_array().unwrap()).map(|e| &e["resource"]).collect()
     }
     fn key(r: &Value) -> String {
         format!("{}/{}", r["resourceType"].as_str().unwrap(), r["id"].as_str().unwrap())
@@ -728,10 +710,7 @@ mod tests {
         let (mut refs, mut empty) = (vec![], 0);
         for r in &all {
             let id = r["id"].as_str().unwrap();
-            assert!(
-                id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'),
-                "{id}"
-            );
+            assert!(id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'), "{id}");
             walk(r, &mut refs, &mut empty);
         }
         assert_eq!(empty, 0, "empty strings, arrays or objects");
@@ -766,10 +745,7 @@ mod tests {
                     })
                     .collect()
             };
-            let plans: Vec<&Value> = mine("CarePlan")
-                .into_iter()
-                .filter(|c| c["status"] == "active")
-                .collect();
+            let plans: Vec<&Value> = mine("CarePlan").into_iter().filter(|c| c["status"] == "active").collect();
             assert_eq!(plans.len(), 1, "{pid}");
             let appts: Vec<&str> = plans[0]["activity"]
                 .as_array()
@@ -777,12 +753,7 @@ mod tests {
                 .iter()
                 .filter_map(|a| a["reference"]["reference"].as_str())
                 .collect();
-            assert!(
-                appts
-                    .iter()
-                    .all(|a| a.starts_with("Appointment/") && by_key.contains_key(*a)),
-                "{pid}"
-            );
+            assert!(appts.iter().all(|a| a.starts_with("Appointment/") && by_key.contains_key(*a)), "{pid}");
             let booked: Vec<&Value> = mine("Appointment")
                 .into_iter()
                 .filter(|a| a["status"] == "booked" && start_date(a) > today.as_str())
@@ -797,10 +768,7 @@ mod tests {
             assert!((20..=60).contains(&observations), "{pid}: {observations} observations");
             assert_eq!(
                 mine("Encounter").len(),
-                mine("Appointment")
-                    .iter()
-                    .filter(|a| a["status"] == "fulfilled")
-                    .count()
+                mine("Appointment").iter().filter(|a| a["status"] == "fulfilled").count()
             );
             assert_eq!(mine("CareTeam").len(), 1);
             assert!(!mine("Goal").is_empty());

@@ -189,14 +189,7 @@ const fn m(
     places: usize,
     lab: bool,
 ) -> Measure {
-    Measure {
-        loinc,
-        display,
-        unit,
-        ucum,
-        places,
-        lab,
-    }
+    Measure { loinc, display, unit, ucum, places, lab }
 }
 
 pub const WEIGHT: Measure = m("29463-7", "Body weight", "kg", "kg", 1, false);
@@ -205,58 +198,18 @@ pub const BMI: Measure = m("39156-5", "Body mass index (BMI) [Ratio]", "kg/m2", 
 pub const HEART_RATE: Measure = m("8867-4", "Heart rate", "beats/minute", "/min", 0, false);
 pub const RESP_RATE: Measure = m("9279-1", "Respiratory rate", "breaths/minute", "/min", 0, false);
 pub const TEMPERATURE: Measure = m("8310-5", "Body temperature", "Cel", "Cel", 1, false);
-pub const SPO2: Measure = m(
-    "59408-5",
-    "Oxygen saturation in Arterial blood by Pulse oximetry",
-    "%",
-    "%",
-    0,
-    false,
-);
-pub const BP_PANEL: Measure = m(
-    "85354-9",
-    "Blood pressure panel with all children optional",
-    "mmHg",
-    "mm[Hg]",
-    0,
-    false,
-);
+pub const SPO2: Measure = m("59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry", "%", "%", 0, false);
+pub const BP_PANEL: Measure =
+    m("85354-9", "Blood pressure panel with all children optional", "mmHg", "mm[Hg]", 0, false);
 pub const SYSTOLIC: Measure = m("8480-6", "Systolic blood pressure", "mmHg", "mm[Hg]", 0, false);
 pub const DIASTOLIC: Measure = m("8462-4", "Diastolic blood pressure", "mmHg", "mm[Hg]", 0, false);
 pub const HBA1C: Measure = m("4548-4", "Hemoglobin A1c/Hemoglobin.total in Blood", "%", "%", 1, true);
 pub const GLUCOSE: Measure = m("2339-0", "Glucose [Mass/volume] in Blood", "mg/dL", "mg/dL", 0, true);
-pub const CHOLESTEROL: Measure = m(
-    "2093-3",
-    "Cholesterol [Mass/volume] in Serum or Plasma",
-    "mg/dL",
-    "mg/dL",
-    0,
-    true,
-);
-pub const LDL: Measure = m(
-    "18262-6",
-    "Cholesterol in LDL [Mass/volume] in Serum or Plasma by Direct assay",
-    "mg/dL",
-    "mg/dL",
-    0,
-    true,
-);
-pub const HDL: Measure = m(
-    "2085-9",
-    "Cholesterol in HDL [Mass/volume] in Serum or Plasma",
-    "mg/dL",
-    "mg/dL",
-    0,
-    true,
-);
-pub const CREATININE: Measure = m(
-    "2160-0",
-    "Creatinine [Mass/volume] in Serum or Plasma",
-    "mg/dL",
-    "mg/dL",
-    2,
-    true,
-);
+pub const CHOLESTEROL: Measure = m("2093-3", "Cholesterol [Mass/volume] in Serum or Plasma", "mg/dL", "mg/dL", 0, true);
+pub const LDL: Measure =
+    m("18262-6", "Cholesterol in LDL [Mass/volume] in Serum or Plasma by Direct assay", "mg/dL", "mg/dL", 0, true);
+pub const HDL: Measure = m("2085-9", "Cholesterol in HDL [Mass/volume] in Serum or Plasma", "mg/dL", "mg/dL", 0, true);
+pub const CREATININE: Measure = m("2160-0", "Creatinine [Mass/volume] in Serum or Plasma", "mg/dL", "mg/dL", 2, true);
 pub const HEMOGLOBIN: Measure = m("718-7", "Hemoglobin [Mass/volume] in Blood", "g/dL", "g/dL", 1, true);
 
 /// A clinical storyline; patient n follows `PROFILES[(n - 1) % 8]`.
@@ -273,13 +226,8 @@ pub struct Profile {
     pub category: (&'static str, &'static str),
 }
 
-const CHRONIC_VISITS: &[(i64, Kind)] = &[
-    (700, Kind::Annual),
-    (545, Kind::FollowUp),
-    (365, Kind::Annual),
-    (190, Kind::FollowUp),
-    (45, Kind::FollowUp),
-];
+const CHRONIC_VISITS: &[(i64, Kind)] =
+    &[(700, Kind::Annual), (545, Kind::FollowUp), (365, Kind::Annual), (190, Kind::FollowUp), (45, Kind::FollowUp)];
 const CARE_PLAN: (&str, &str) = ("734163000", "Care plan");
 
 pub const PROFILES: [Profile; 8] = [
@@ -311,12 +259,7 @@ pub const PROFILES: [Profile; 8] = [
         ages: (6, 15),
         problems: &[&ASTHMA],
         bmi: (15.2, 18.2),
-        visits: &[
-            (690, Kind::Annual),
-            (470, Kind::FollowUp),
-            (330, Kind::Annual),
-            (120, Kind::FollowUp),
-        ],
+        visits: &[(690, Kind::Annual), (470, Kind::FollowUp), (330, Kind::Annual), (120, Kind::FollowUp)],
         title: "Asthma action plan",
         category: ("699728000", "Asthma self management"),
     },
@@ -348,12 +291,7 @@ pub const PROFILES: [Profile; 8] = [
         ages: (18, 60),
         problems: &[&ASTHMA],
         bmi: (23.5, 31.5),
-        visits: &[
-            (680, Kind::Annual),
-            (420, Kind::FollowUp),
-            (320, Kind::Annual),
-            (80, Kind::FollowUp),
-        ],
+        visits: &[(680, Kind::Annual), (420, Kind::FollowUp), (320, Kind::Annual), (80, Kind::FollowUp)],
         title: "Asthma action plan",
         category: ("699728000", "Asthma self management"),
     },
@@ -379,14 +317,7 @@ const fn act(
     unit: &'static str,
     description: &'static str,
 ) -> Activity {
-    Activity {
-        when,
-        code,
-        text,
-        freq,
-        unit,
-        description,
-    }
+    Activity { when, code, text, freq, unit, description }
 }
 
 #[rustfmt::skip]

@@ -111,7 +111,9 @@ fn count(results: &[EntryResult], counts: &mut BTreeMap<String, usize>) -> Resul
     let mut failures = Vec::new();
     for (i, r) in results.iter().enumerate() {
         if r.status.starts_with('2') {
-            if let Some(t) = r.location.as_deref().and_then(|l| l.split("/_history/").next()).and_then(|l| l.rsplit('/').nth(1)) {
+            if let Some(t) =
+                r.location.as_deref().and_then(|l| l.split("/_history/").next()).and_then(|l| l.rsplit('/').nth(1))
+            {
                 *counts.entry(t.to_string()).or_default() += 1;
             }
         } else {

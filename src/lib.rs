@@ -12,14 +12,14 @@ pub mod error;
 pub mod fhir;
 pub mod import;
 pub mod limits;
-pub mod reindex;
-pub mod seed;
-pub mod smart;
-pub mod store;
 /// The HTML pages of sign-in, consent and connected apps (sources in `src/web/`; named `pages` so it
 /// does not shadow `actix_web::web`).
 #[path = "web/mod.rs"]
 pub mod pages;
+pub mod reindex;
+pub mod seed;
+pub mod smart;
+pub mod store;
 
 use actix_cors::Cors;
 use actix_web::{web, HttpResponse};
@@ -140,7 +140,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, limit: Option<limits::RateLimit>)
 
 fn routes<T>(scope: actix_web::Scope<T>) -> actix_web::Scope<T>
 where
-    T: actix_web::dev::ServiceFactory<actix_web::dev::ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
+    T: actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Error = actix_web::Error,
+        InitError = (),
+    >,
 {
     scope.configure(smart::routes).configure(fhir::routes).default_service(web::to(not_found))
 }
@@ -151,7 +156,11 @@ fn measure<S, B>(
     srv: &S,
 ) -> impl std::future::Future<Output = Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>>
 where
-    S: actix_web::dev::Service<actix_web::dev::ServiceRequest, Response = actix_web::dev::ServiceResponse<B>, Error = actix_web::Error>,
+    S: actix_web::dev::Service<
+        actix_web::dev::ServiceRequest,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
     B: actix_web::body::MessageBody,
 {
     let started = std::time::Instant::now();

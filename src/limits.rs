@@ -53,10 +53,15 @@ impl KeyExtractor for ClientKeyExtractor {
         Ok(ClientKey::Address(addr))
     }
 
-    fn exceed_rate_limit_response(&self, negative: &NotUntil<QuantaInstant>, mut response: HttpResponseBuilder) -> HttpResponse {
+    fn exceed_rate_limit_response(
+        &self,
+        negative: &NotUntil<QuantaInstant>,
+        mut response: HttpResponseBuilder,
+    ) -> HttpResponse {
         let wait = negative.wait_time_from(DefaultClock::default().now()).as_secs().max(1);
         metrics::counter!("bedside_rate_limited_total").increment(1);
-        let outcome = ApiError::TooManyRequests(format!("too many requests from this client; retry in {wait} s")).outcome();
+        let outcome =
+            ApiError::TooManyRequests(format!("too many requests from this client; retry in {wait} s")).outcome();
         response
             .insert_header(("Retry-After", wait.to_string()))
             .insert_header(("Content-Type", "application/fhir+json; charset=utf-8"))

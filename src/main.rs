@@ -125,7 +125,13 @@ fn main() -> ExitCode {
     }
 }
 
-fn print_token(db: DbArgs, scope: String, patient: Option<String>, expires_in: u64, base_url: String) -> Result<(), String> {
+fn print_token(
+    db: DbArgs,
+    scope: String,
+    patient: Option<String>,
+    expires_in: u64,
+    base_url: String,
+) -> Result<(), String> {
     bedside::smart::scopes::Scopes::parse(&scope)?;
     let store = Store::open(&db.url(), 1).map_err(|e| e.to_string())?;
     let mut conn = store.conn().map_err(|e| e.to_string())?;
@@ -150,7 +156,8 @@ fn print_token(db: DbArgs, scope: String, patient: Option<String>, expires_in: u
 fn bench(data: std::path::PathBuf, patients: usize, database_url: Option<String>, repeat: usize) -> Result<(), String> {
     let dir = std::env::temp_dir().join(format!("bedside-bench-{}", std::process::id()));
     let url = database_url.unwrap_or_else(|| dir.join("bench.db").to_string_lossy().into_owned());
-    let result = bedside::bench::run(&bedside::bench::BenchArgs { data, patients, database_url: url, repeat: repeat.max(1) });
+    let result =
+        bedside::bench::run(&bedside::bench::BenchArgs { data, patients, database_url: url, repeat: repeat.max(1) });
     let _ = std::fs::remove_dir_all(&dir);
     println!("{}", result?);
     Ok(())

@@ -100,12 +100,19 @@ pub fn interaction(req: &HttpRequest, i: Interaction) {
 /// `(method, url)` of each entry of a batch or transaction Bundle, taken before it is processed.
 pub fn requests_of(bundle: &serde_json::Value) -> Vec<(String, String)> {
     let text = |e: &serde_json::Value, k: &str| e["request"][k].as_str().unwrap_or_default().to_string();
-    bundle["entry"].as_array().map(|a| a.iter().map(|e| (text(e, "method"), text(e, "url"))).collect()).unwrap_or_default()
+    bundle["entry"]
+        .as_array()
+        .map(|a| a.iter().map(|e| (text(e, "method"), text(e, "url"))).collect())
+        .unwrap_or_default()
 }
 
 /// The entries of a processed batch or transaction — the requests (from [`requests_of`]) with each
 /// result's `(status, location)`, in entry order: each becomes its own record.
-pub fn entries<'a>(req: &HttpRequest, requests: Vec<(String, String)>, results: impl IntoIterator<Item = (&'a str, Option<&'a str>)>) {
+pub fn entries<'a>(
+    req: &HttpRequest,
+    requests: Vec<(String, String)>,
+    results: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+) {
     let list = requests
         .into_iter()
         .zip(results)
@@ -201,7 +208,9 @@ fn single_ref<B>(i: Interaction, req: &HttpRequest, res: &ServiceResponse<B>, fh
     let addressed = info.get("type").zip(info.get("id"));
     match (i, addressed) {
         (Interaction::Read | Interaction::Delete, Some((t, id))) => Refs::one(format!("{t}/{id}")),
-        (Interaction::Vread, Some((t, id))) => Refs::one(format!("{t}/{id}/_history/{}", info.get("vid").unwrap_or_default())),
+        (Interaction::Vread, Some((t, id))) => {
+            Refs::one(format!("{t}/{id}/_history/{}", info.get("vid").unwrap_or_default()))
+        }
         (Interaction::Create | Interaction::Update | Interaction::Patch, _) => res
             .headers()
             .get(header::LOCATION)
@@ -234,7 +243,9 @@ fn entry_record(caller: &Caller, recorded: i64, e: EntryNote, fhir_base: &str) -
     let status = e.status.split_whitespace().next().and_then(|s| s.parse::<u16>().ok()).unwrap_or(500);
     let reference = match (&res_type, id) {
         _ if status >= 400 => None,
-        (Some(t), Some(id)) if matches!(interaction, Interaction::Read | Interaction::Delete) => Some(format!("{t}/{id}")),
+        (Some(t), Some(id)) if matches!(interaction, Interaction::Read | Interaction::Delete) => {
+            Some(format!("{t}/{id}"))
+        }
         _ => e.location.as_deref().and_then(|l| location_ref(l, fhir_base)),
     };
     Record {
@@ -276,7 +287,10 @@ mod tests {
 
     #[test]
     fn paths_lose_secrets_and_cursors() {
-        let p = safe_path("/fhir/Observation", "category=laboratory&access_token=abc.def&_cursor=xyz&Refresh_Token=1&code=x");
+        let p = safe_path(
+            "/fhir/Observation",
+            "category=laboratory&access_token=abc.def&_cursor=xyz&Refresh_Token=1&code=x",
+        );
         assert_eq!(p, "/fhir/Observation?category=laboratory&_cursor=%E2%80%A6&code=x");
         assert_eq!(safe_path("/fhir/Patient/1", ""), "/fhir/Patient/1");
         assert!(safe_path("/fhir/Patient", &"a=é".repeat(2000)).len() <= MAX_PATH);
@@ -292,10 +306,21 @@ mod tests {
             location: Some("http://x/fhir/Observation/9/_history/1".into()),
         };
         let r = entry_record(&caller, 1, e, "http://x/fhir");
-        assert_eq!((r.interaction, r.status, r.refs.list.clone()), (Interaction::Create, 201, vec!["Observation/9/_history/1".to_string()]));
-        let e = EntryNote { method: "GET".into(), url: "/Patient/1".into(), status: "404 Not Found".into(), location: None };
+        assert_eq!(
+            (r.interaction, r.status, r.refs.list.clone()),
+            (Interaction::Create, 201, vec!["Observation/9/_history/1".to_string()])
+        );
+        let e = EntryNote {
+            method: "GET".into(),
+            url: "/Patient/1".into(),
+            status: "404 Not Found".into(),
+            location: None,
+        };
         let r = entry_record(&caller, 1, e, "http://x/fhir");
-        assert_eq!((r.interaction, r.status, r.refs.total, r.path.as_str()), (Interaction::Read, 404, 0, "/fhir/Patient/1"));
+        assert_eq!(
+            (r.interaction, r.status, r.refs.total, r.path.as_str()),
+            (Interaction::Read, 404, 0, "/fhir/Patient/1")
+        );
         assert_eq!(location_ref("http://x/fhir/Goal/1/_history/2", "http://x/fhir"), Some("Goal/1/_history/2".into()));
         assert_eq!(location_ref("http://y/fhir/Goal/1", "http://x/fhir"), None);
     }

@@ -26,7 +26,10 @@ const OBJECT_ROLE: &str = "http://terminology.hl7.org/CodeSystem/object-role";
 pub const OPERATOR_CLIENT: &str = "bedside-cli";
 
 /// The name people see for an app: its registered name, or a description of operator access.
-pub fn app_names(conn: &mut AnyConnection, client_ids: impl IntoIterator<Item = String>) -> StoreResult<HashMap<String, String>> {
+pub fn app_names(
+    conn: &mut AnyConnection,
+    client_ids: impl IntoIterator<Item = String>,
+) -> StoreResult<HashMap<String, String>> {
     let mut names = HashMap::new();
     for id in client_ids {
         if names.contains_key(&id) {
@@ -44,7 +47,8 @@ pub fn app_names(conn: &mut AnyConnection, client_ids: impl IntoIterator<Item = 
 
 /// `recorded` (Unix ms) as a FHIR instant.
 pub fn instant_of(ms: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     crate::fhir::instant::from_datetime(t).text
 }
 
@@ -161,7 +165,15 @@ mod tests {
         let entities = e["entity"].as_array().unwrap();
         assert_eq!(entities.len(), 4, "patient, two observations, the query");
         assert_eq!(entities[3]["description"], "returned 150 resources; the first 3 are listed");
-        let failed = AuditRow { status: 404, interaction: "read".into(), refs: String::new(), ref_total: 0, patient_id: None, fhir_user: None, ..row() };
+        let failed = AuditRow {
+            status: 404,
+            interaction: "read".into(),
+            refs: String::new(),
+            ref_total: 0,
+            patient_id: None,
+            fhir_user: None,
+            ..row()
+        };
         let e = to_json(&failed, "My App", "http://x");
         bedside_model::validate_json(e.to_string().as_bytes()).unwrap();
         assert_eq!((e["outcome"].as_str(), e["outcomeDesc"].as_str()), (Some("4"), Some("404 Not Found")));

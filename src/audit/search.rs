@@ -20,7 +20,12 @@ use crate::AppState;
 /// The search parameters served (the CapabilityStatement lists these): (name, type, expression,
 /// description).
 pub const SEARCH_PARAMS: &[(&str, &str, &str, &str)] = &[
-    ("patient", "reference", "AuditEvent.entity.what.where(resolve() is Patient)", "The patient whose record was accessed"),
+    (
+        "patient",
+        "reference",
+        "AuditEvent.entity.what.where(resolve() is Patient)",
+        "The patient whose record was accessed",
+    ),
     ("date", "date", "AuditEvent.recorded", "When the access happened"),
     ("agent", "reference", "AuditEvent.agent.who", "The user who used the app (fhirUser, e.g. Practitioner/1)"),
     ("client", "token", "AuditEvent.agent.who.identifier", "The app (its OAuth client id)"),
@@ -38,7 +43,8 @@ pub fn refuse_writes(res_type: &str) -> Result<(), ApiError> {
 
 /// The routes, registered inside the `/fhir` scope before the `{type}` catch-alls.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    let refuse = || web::to(|| async { refuse_writes("AuditEvent").map(|()| HttpResponse::MethodNotAllowed().finish()) });
+    let refuse =
+        || web::to(|| async { refuse_writes("AuditEvent").map(|()| HttpResponse::MethodNotAllowed().finish()) });
     cfg.service(web::resource("/AuditEvent").route(web::get().to(search_get)).default_service(refuse()))
         .service(web::resource("/AuditEvent/_search").route(web::post().to(search_post)).default_service(refuse()))
         .service(web::resource("/AuditEvent/{id}").route(web::get().to(read)).default_service(refuse()))
@@ -106,7 +112,9 @@ fn parse(params: &[(String, String)], access: &AccessContext, state: &AppState) 
                 }
                 p.query.patient = Some(PatientMatch::Is(id));
             }
-            "patient:missing" => p.query.patient = Some(if missing(k, v)? { PatientMatch::Missing } else { PatientMatch::Present }),
+            "patient:missing" => {
+                p.query.patient = Some(if missing(k, v)? { PatientMatch::Missing } else { PatientMatch::Present })
+            }
             "agent" => p.query.fhir_user = Some(crate::audit::relative_reference(single(k, v)?)),
             "client" => p.query.client_id = Some(single(k, v)?.to_string()),
             "agent:missing" | "client:missing" | "date:missing" => p.empty |= missing(k, v)?,
@@ -169,7 +177,11 @@ fn params_of(qs: &str) -> Vec<(String, String)> {
     url::form_urlencoded::parse(qs.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
 }
 
-pub async fn search_get(req: HttpRequest, state: web::Data<AppState>, access: AccessContext) -> Result<HttpResponse, ApiError> {
+pub async fn search_get(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    access: AccessContext,
+) -> Result<HttpResponse, ApiError> {
     let params = params_of(req.query_string());
     run(req, state, access, params).await
 }
@@ -183,14 +195,21 @@ pub async fn search_post(
     let body = read_body(&state, payload).await?;
     let ctype = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
     if !ctype.starts_with("application/x-www-form-urlencoded") {
-        return Err(ApiError::UnsupportedMediaType("POST _search needs Content-Type application/x-www-form-urlencoded".into()));
+        return Err(ApiError::UnsupportedMediaType(
+            "POST _search needs Content-Type application/x-www-form-urlencoded".into(),
+        ));
     }
     let mut params = params_of(req.query_string());
     params.extend(params_of(std::str::from_utf8(&body).map_err(|_| bad("the form is not UTF-8".into()))?));
     run(req, state, access, params).await
 }
 
-async fn run(req: HttpRequest, state: web::Data<AppState>, access: AccessContext, params: Vec<(String, String)>) -> Result<HttpResponse, ApiError> {
+async fn run(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    access: AccessContext,
+    params: Vec<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
     let out = Output::negotiate(&req)?;
     check_access(&access, Interaction::Search)?;
     let p = parse(&params, &access, &state)?;

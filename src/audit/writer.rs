@@ -193,7 +193,10 @@ fn to_rows(conn: &mut AnyConnection, records: Vec<Record>) -> Vec<NewAuditRow> {
     out
 }
 
-fn lookup(conn: &mut AnyConnection, wanted: &[(String, String)]) -> StoreResult<HashMap<(String, String), Vec<String>>> {
+fn lookup(
+    conn: &mut AnyConnection,
+    wanted: &[(String, String)],
+) -> StoreResult<HashMap<(String, String), Vec<String>>> {
     let mut owners: HashMap<(String, String), Vec<String>> = HashMap::new();
     if wanted.is_empty() {
         return Ok(owners);

@@ -132,7 +132,12 @@ pub fn search_parameters_markdown() -> String {
         }
         out.push_str(&format!("\n## {t}\n\n| parameter | type | expression |\n|---|---|---|\n"));
         for p in registry.params_for(t).into_iter().filter(|p| searchable(p.kind) && !p.code.starts_with('_')) {
-            out.push_str(&format!("| `{}` | {} | `{}` |\n", p.code, p.kind.as_code(), p.expression_text.replace('|', "\\|")));
+            out.push_str(&format!(
+                "| `{}` | {} | `{}` |\n",
+                p.code,
+                p.kind.as_code(),
+                p.expression_text.replace('|', "\\|")
+            ));
         }
     }
     out

@@ -31,9 +31,7 @@ fn format_of_mime(m: &str) -> Option<Format> {
 }
 
 fn query_param(req: &HttpRequest, name: &str) -> Option<String> {
-    url::form_urlencoded::parse(req.query_string().as_bytes())
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
+    url::form_urlencoded::parse(req.query_string().as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }
 
 impl Output {
@@ -42,9 +40,8 @@ impl Output {
     pub fn negotiate(req: &HttpRequest) -> Result<Output, ApiError> {
         let pretty = matches!(query_param(req, "_pretty").as_deref(), Some("true"));
         if let Some(f) = query_param(req, "_format") {
-            let format = format_of_mime(&f).ok_or_else(|| {
-                ApiError::NotAcceptable(format!("_format={f} is not supported; use json or xml"))
-            })?;
+            let format = format_of_mime(&f)
+                .ok_or_else(|| ApiError::NotAcceptable(format!("_format={f} is not supported; use json or xml")))?;
             return Ok(Output { format, pretty });
         }
         let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");

@@ -3,9 +3,7 @@
 use serde_json::Value;
 
 use super::search::extract::{self, IndexEntry};
-use crate::store::index::{
-    DateRow, IndexRows, NumberRow, QuantityRow, ReferenceRow, StringRow, TokenRow, UriRow,
-};
+use crate::store::index::{DateRow, IndexRows, NumberRow, QuantityRow, ReferenceRow, StringRow, TokenRow, UriRow};
 
 fn decimal(text: &str) -> Option<f64> {
     text.parse::<f64>().ok().filter(|f| f.is_finite())

@@ -35,9 +35,7 @@ pub fn parse_to_utc(s: &str) -> Option<Instant> {
 /// RFC 7231 HTTP date for `Last-Modified`, from our stored instant text.
 pub fn http_date(instant_text: &str) -> Option<String> {
     let t = OffsetDateTime::parse(instant_text, &Rfc3339).ok()?.to_offset(UtcOffset::UTC);
-    let fmt = format_description!(
-        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
-    );
+    let fmt = format_description!("[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT");
     t.format(&fmt).ok()
 }
 

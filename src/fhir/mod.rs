@@ -30,7 +30,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::scope("/fhir")
             .wrap_fn(crate::audit::capture::record)
             // Patient data must not stay in browser or proxy caches (metadata sets its own header).
-            .wrap(actix_web::middleware::DefaultHeaders::new().add((actix_web::http::header::CACHE_CONTROL, "no-store")))
+            .wrap(
+                actix_web::middleware::DefaultHeaders::new().add((actix_web::http::header::CACHE_CONTROL, "no-store")),
+            )
             .route("/metadata", web::get().to(metadata::metadata))
             .route("", web::post().to(bundle::process))
             .route("/", web::post().to(bundle::process))

@@ -19,7 +19,8 @@ pub struct Entry<'a> {
 
 /// Writes a Bundle as JSON bytes.
 pub fn bundle(kind: &str, total: Option<i64>, links: &[(&str, String)], entries: &[Entry<'_>]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(256 + entries.iter().map(|e| e.resource.map(<[u8]>::len).unwrap_or(0) + 128).sum::<usize>());
+    let mut out =
+        Vec::with_capacity(256 + entries.iter().map(|e| e.resource.map(<[u8]>::len).unwrap_or(0) + 128).sum::<usize>());
     out.extend_from_slice(br#"{"resourceType":"Bundle","id":""#);
     out.extend_from_slice(uuid::Uuid::new_v4().to_string().as_bytes());
     out.extend_from_slice(br#"","meta":{"lastUpdated":""#);
@@ -119,7 +120,11 @@ mod tests {
             "searchset",
             Some(1),
             &[("self", "http://x/fhir/Patient".into())],
-            &[Entry { full_url: Some("http://x/fhir/Patient/1".into()), resource: Some(r), extra: r#""search":{"mode":"match"}"#.into() }],
+            &[Entry {
+                full_url: Some("http://x/fhir/Patient/1".into()),
+                resource: Some(r),
+                extra: r#""search":{"mode":"match"}"#.into(),
+            }],
         );
         let v: serde_json::Value = serde_json::from_slice(&b).unwrap();
         assert_eq!(v["entry"][0]["resource"]["id"], "1");

@@ -17,7 +17,9 @@ fn table() -> &'static HashMap<String, Vec<String>> {
 pub fn is_mandatory(res_type: &str, key: &str) -> bool {
     table().get(res_type).is_some_and(|list| {
         list.iter().any(|e| match e.strip_suffix("[x]") {
-            Some(prefix) => key.strip_prefix(prefix).is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_uppercase())),
+            Some(prefix) => {
+                key.strip_prefix(prefix).is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_uppercase()))
+            }
             None => e == key,
         })
     })

@@ -72,7 +72,12 @@ fn matches_scope_filters(
     if groups.is_empty() {
         return Ok(true);
     }
-    let mut q = crate::store::search::Query { res_types: vec![res_type.to_string()], all_of: groups, limit: 1, ..Default::default() };
+    let mut q = crate::store::search::Query {
+        res_types: vec![res_type.to_string()],
+        all_of: groups,
+        limit: 1,
+        ..Default::default()
+    };
     q.all_of.push(vec![crate::store::search::Condition::Id(id.to_string())]);
     Ok(!crate::store::search::find(conn, &q)?.is_empty())
 }
@@ -94,7 +99,12 @@ fn not_found(res_type: &str, id: &str) -> ApiError {
 }
 
 /// `read`: current version; 404 when unknown or outside the grant, 410 when deleted.
-pub fn read(conn: &mut AnyConnection, access: &AccessContext, res_type: &str, id: &str) -> Result<StoredResource, ApiError> {
+pub fn read(
+    conn: &mut AnyConnection,
+    access: &AccessContext,
+    res_type: &str,
+    id: &str,
+) -> Result<StoredResource, ApiError> {
     resource::check_type(res_type)?;
     access.require(res_type, Interaction::Read)?;
     resource::check_id(id)?;
@@ -119,9 +129,8 @@ pub fn vread(
     resource::check_type(res_type)?;
     access.require(res_type, Interaction::Read)?;
     resource::check_id(id)?;
-    let vid: i64 = version
-        .parse()
-        .map_err(|_| ApiError::NotFound(format!("{res_type}/{id} has no version {version:?}")))?;
+    let vid: i64 =
+        version.parse().map_err(|_| ApiError::NotFound(format!("{res_type}/{id} has no version {version:?}")))?;
     let current = rows::read(conn, res_type, id)?.ok_or_else(|| not_found(res_type, id))?;
     if !visible(conn, access, &current)? {
         return Err(not_found(res_type, id));
@@ -150,12 +159,22 @@ fn store_version(
     let index = indexing::index_rows(&value);
     writable_content(access, res_type, &index)?;
     let created = current.map(|c| c.deleted).unwrap_or(true);
-    let w = rows::write(conn, res_type, id, current, method, &now.text, NewVersion { content: bytes.clone(), deleted: false, index })?;
+    let w = rows::write(
+        conn,
+        res_type,
+        id,
+        current,
+        method,
+        &now.text,
+        NewVersion { content: bytes.clone(), deleted: false, index },
+    )?;
     // Granular scopes limit writes too: the new version must match a granted filter (the caller's
     // transaction rolls the write back otherwise).
     let interaction = if created { Interaction::Create } else { Interaction::Update };
     if !matches_scope_filters(conn, access, res_type, id, interaction)? {
-        return Err(ApiError::Forbidden(format!("the access token's scopes do not allow this {res_type} (outside the granted filter)")));
+        return Err(ApiError::Forbidden(format!(
+            "the access token's scopes do not allow this {res_type} (outside the granted filter)"
+        )));
     }
     Ok(Done {
         status: if created { 201 } else { 200 },

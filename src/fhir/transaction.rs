@@ -152,7 +152,13 @@ fn done_result(base: &str, d: &Done, status: Option<&str>) -> EntryResult {
 }
 
 /// Runs one entry (references already rewritten).
-fn run_item(conn: &mut AnyConnection, access: &AccessContext, base: &str, item: Item, post_id: Option<&str>) -> Result<EntryResult, ApiError> {
+fn run_item(
+    conn: &mut AnyConnection,
+    access: &AccessContext,
+    base: &str,
+    item: Item,
+    post_id: Option<&str>,
+) -> Result<EntryResult, ApiError> {
     let (t, id, query) = split_url(&item.url);
     let need_resource = |r: Option<Value>| r.ok_or_else(|| entry_error(item.index, "needs a resource"));
     match item.method {
@@ -187,7 +193,13 @@ fn run_item(conn: &mut AnyConnection, access: &AccessContext, base: &str, item: 
         Method::Delete => {
             let id = id.ok_or_else(|| entry_error(item.index, "DELETE needs Type/id"))?;
             service::delete(conn, access, &t, &id)?;
-            Ok(EntryResult { status: "204 No Content".into(), location: None, etag: None, last_modified: None, body: None })
+            Ok(EntryResult {
+                status: "204 No Content".into(),
+                location: None,
+                etag: None,
+                last_modified: None,
+                body: None,
+            })
         }
         Method::Get => {
             let id = id.ok_or_else(|| entry_error(item.index, "only reads (GET Type/id) are supported in bundles"))?;
@@ -213,7 +225,12 @@ fn json_patch_from_binary(v: &Value) -> Option<Value> {
 }
 
 /// Processes a transaction atomically. Any failing entry fails the whole Bundle (nothing is stored).
-pub fn transaction(conn: &mut AnyConnection, access: &AccessContext, base: &str, bundle: &Value) -> Result<Vec<EntryResult>, ApiError> {
+pub fn transaction(
+    conn: &mut AnyConnection,
+    access: &AccessContext,
+    base: &str,
+    bundle: &Value,
+) -> Result<Vec<EntryResult>, ApiError> {
     let items = parse_items(bundle)?;
     write_tx(conn, |conn| {
         // 1. Decide the id of every created or updated resource, so references can be rewritten.
@@ -255,7 +272,8 @@ pub fn transaction(conn: &mut AnyConnection, access: &AccessContext, base: &str,
                 let index = item.index;
                 let mut resolve = |reference: &str| -> Result<String, ApiError> {
                     let (t, _, q) = split_url(reference);
-                    let found = super::search::query::conditional_matches(conn, access, &t, q.as_deref().unwrap_or(""))?;
+                    let found =
+                        super::search::query::conditional_matches(conn, access, &t, q.as_deref().unwrap_or(""))?;
                     match found.as_slice() {
                         [one] => Ok(format!("{t}/{}", one.res_id)),
                         _ => Err(ApiError::PreconditionFailed(format!(
@@ -294,7 +312,9 @@ fn prefix_error(index: usize, e: ApiError) -> ApiError {
                 .map(|i| Issue { diagnostics: format!("Bundle.entry[{index}]: {}", i.diagnostics), ..i })
                 .collect(),
         ),
-        ApiError::BadRequest(m) if !m.starts_with("Bundle.entry[") => ApiError::BadRequest(format!("Bundle.entry[{index}]: {m}")),
+        ApiError::BadRequest(m) if !m.starts_with("Bundle.entry[") => {
+            ApiError::BadRequest(format!("Bundle.entry[{index}]: {m}"))
+        }
         ApiError::NotFound(m) => ApiError::NotFound(format!("Bundle.entry[{index}]: {m}")),
         ApiError::Forbidden(m) => ApiError::Forbidden(format!("Bundle.entry[{index}]: {m}")),
         ApiError::PreconditionFailed(m) if !m.starts_with("Bundle.entry[") => {
@@ -307,7 +327,12 @@ fn prefix_error(index: usize, e: ApiError) -> ApiError {
 }
 
 /// Processes a batch: each entry on its own transaction; failures are reported per entry.
-pub fn batch(conn: &mut AnyConnection, access: &AccessContext, base: &str, bundle: &Value) -> Result<Vec<EntryResult>, ApiError> {
+pub fn batch(
+    conn: &mut AnyConnection,
+    access: &AccessContext,
+    base: &str,
+    bundle: &Value,
+) -> Result<Vec<EntryResult>, ApiError> {
     let items = parse_items(bundle)?;
     let mut results = Vec::with_capacity(items.len());
     for item in items {

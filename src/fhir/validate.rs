@@ -29,11 +29,7 @@ pub fn validate_values(resource: &Value) -> Vec<Issue> {
     let root = root.unwrap_or("Resource");
     match (table(), patterns()) {
         (Some(t), Some(p)) => {
-            let mut v = Validator {
-                t,
-                p,
-                issues: Vec::new(),
-            };
+            let mut v = Validator { t, p, issues: Vec::new() };
             v.resource(resource, root, 0);
             v.issues
         }
@@ -142,10 +138,7 @@ struct Validator {
 impl Validator {
     fn issue(&mut self, path: &str, msg: impl std::fmt::Display) {
         let diagnostics = format!("{path}: {msg}");
-        self.issues.push(Issue {
-            expression: path.to_string(),
-            diagnostics,
-        });
+        self.issues.push(Issue { expression: path.to_string(), diagnostics });
     }
 
     fn resource(&mut self, v: &Value, path: &str, depth: usize) {
@@ -157,27 +150,15 @@ impl Validator {
         };
         // Every resource type has Resource.implicitRules; datatypes and backbone elements don't.
         match self.t.get(rt) {
-            Some(def) if def.contains_key("implicitRules") => {
-                self.object(obj, rt, path, depth, true)
-            }
+            Some(def) if def.contains_key("implicitRules") => self.object(obj, rt, path, depth, true),
             _ => self.issue(path, format!("{} is not a FHIR R4 resource type", show(rt))),
         }
     }
 
     /// A complex value (resource, datatype or backbone element) of structure `type_key`.
-    fn object(
-        &mut self,
-        obj: &Map<String, Value>,
-        type_key: &str,
-        path: &str,
-        depth: usize,
-        is_resource: bool,
-    ) {
+    fn object(&mut self, obj: &Map<String, Value>, type_key: &str, path: &str, depth: usize, is_resource: bool) {
         if depth >= MAX_DEPTH {
-            return self.issue(
-                path,
-                format!("content is nested deeper than {MAX_DEPTH} levels"),
-            );
+            return self.issue(path, format!("content is nested deeper than {MAX_DEPTH} levels"));
         }
         if obj.is_empty() {
             return self.issue(path, format!("empty object {{}} {OMIT}"));
@@ -192,10 +173,7 @@ impl Validator {
             let child = format!("{path}.{key}");
             let base = key.strip_prefix('_');
             let Some(decl) = def.get(base.unwrap_or(key)) else {
-                self.issue(
-                    &child,
-                    format!("unknown element {} in {type_key}", show(key)),
-                );
+                self.issue(&child, format!("unknown element {} in {type_key}", show(key)));
                 continue;
             };
             let (ty, array) = match decl.strip_suffix("[]") {
@@ -206,10 +184,7 @@ impl Validator {
                 if is_primitive(ty) {
                     self.primitive_element(obj, base, array, &child, depth);
                 } else {
-                    self.issue(
-                        &child,
-                        format!("unknown element {} in {type_key}", show(key)),
-                    );
+                    self.issue(&child, format!("unknown element {} in {type_key}", show(key)));
                 }
                 continue;
             }
@@ -231,9 +206,7 @@ impl Validator {
                         self.value(item, ty, codes, &format!("{child}[{i}]"), depth + 1);
                     }
                 }
-                (Value::Array(_), false) => {
-                    self.issue(&child, "must be a single value, not an array")
-                }
+                (Value::Array(_), false) => self.issue(&child, "must be a single value, not an array"),
                 (_, true) => self.issue(&child, "must be an array"),
                 (_, false) => self.value(val, ty, codes, &child, depth + 1),
             }
@@ -242,14 +215,7 @@ impl Validator {
 
     /// `_key` sibling of primitive element `key` (at `path`): an Element object, or for repeating
     /// elements an array of Element objects / nulls lined up with the `key` array.
-    fn primitive_element(
-        &mut self,
-        obj: &Map<String, Value>,
-        key: &str,
-        array: bool,
-        path: &str,
-        depth: usize,
-    ) {
+    fn primitive_element(&mut self, obj: &Map<String, Value>, key: &str, array: bool, path: &str, depth: usize) {
         let ext = obj.get(&format!("_{key}")).unwrap_or(&Value::Null);
         const ELEMENT: &str = "an object (the primitive's id and extensions)";
         if !array {
@@ -267,10 +233,7 @@ impl Validator {
         let values = obj.get(key).and_then(Value::as_array);
         if let Some(values) = values.filter(|v| v.len() != items.len()) {
             let (n, m) = (items.len(), values.len());
-            self.issue(
-                path,
-                format!("has {n} entries but {key} has {m}; the arrays must line up"),
-            );
+            self.issue(path, format!("has {n} entries but {key} has {m}; the arrays must line up"));
         }
         for (i, item) in items.iter().enumerate() {
             let item_path = format!("{path}[{i}]");
@@ -278,23 +241,13 @@ impl Validator {
             match item {
                 Value::Object(o) => self.object(o, "Element", &item_path, depth + 1, false),
                 Value::Null if has_value => {}
-                Value::Null => self.issue(
-                    &item_path,
-                    "null is only allowed where the matching value is present",
-                ),
+                Value::Null => self.issue(&item_path, "null is only allowed where the matching value is present"),
                 _ => self.issue(&item_path, format!("must be {ELEMENT} or null")),
             }
         }
     }
 
-    fn value(
-        &mut self,
-        v: &Value,
-        ty: &str,
-        codes: Option<&codes::CodeSet>,
-        path: &str,
-        depth: usize,
-    ) {
+    fn value(&mut self, v: &Value, ty: &str, codes: Option<&codes::CodeSet>, path: &str, depth: usize) {
         if v.is_null() {
             self.issue(path, format!("null {OMIT}"));
         } else if ty == "Resource" {
@@ -312,62 +265,36 @@ impl Validator {
         let p = self.p;
         if ty == "boolean" {
             if !v.is_boolean() {
-                let msg = format!(
-                    "{} is not a valid boolean (expected true or false)",
-                    describe(v)
-                );
+                let msg = format!("{} is not a valid boolean (expected true or false)", describe(v));
                 self.issue(path, msg);
             }
             return;
         }
         if matches!(ty, "integer" | "unsignedInt" | "positiveInt" | "decimal") {
             let Value::Number(n) = v else {
-                return self.issue(
-                    path,
-                    format!(
-                        "{} is not a valid {ty} (expected a JSON number)",
-                        describe(v)
-                    ),
-                );
+                return self.issue(path, format!("{} is not a valid {ty} (expected a JSON number)", describe(v)));
             };
             let text = n.to_string(); // as written, with serde_json's arbitrary_precision
             let (min, expected) = match ty {
                 "decimal" => (None, "a decimal number"),
-                "integer" => (
-                    Some(i32::MIN),
-                    "a whole number from -2147483648 to 2147483647",
-                ),
+                "integer" => (Some(i32::MIN), "a whole number from -2147483648 to 2147483647"),
                 "unsignedInt" => (Some(0), "a whole number from 0 to 2147483647"),
                 _ => (Some(1), "a whole number from 1 to 2147483647"),
             };
             let ok = match min {
                 None => p.decimal.is_match(&text),
-                Some(min) => {
-                    p.integer.is_match(&text) && text.parse::<i32>().is_ok_and(|i| i >= min)
-                }
+                Some(min) => p.integer.is_match(&text) && text.parse::<i32>().is_ok_and(|i| i >= min),
             };
             if !ok {
-                self.issue(
-                    path,
-                    format!("{text} is not a valid {ty} (expected {expected})"),
-                );
+                self.issue(path, format!("{text} is not a valid {ty} (expected {expected})"));
             }
             return;
         }
         let Some(s) = v.as_str() else {
-            return self.issue(
-                path,
-                format!(
-                    "{} is not a valid {ty} (expected a JSON string)",
-                    describe(v)
-                ),
-            );
+            return self.issue(path, format!("{} is not a valid {ty} (expected a JSON string)", describe(v)));
         };
         if s.is_empty() {
-            return self.issue(
-                path,
-                format!("empty string \"\" is not a valid {ty} (omit the element instead)"),
-            );
+            return self.issue(path, format!("empty string \"\" is not a valid {ty} (omit the element instead)"));
         }
         const ZONE: &str = "with a timezone Z or +hh:mm/-hh:mm";
         let no_ws = || !s.chars().any(char::is_whitespace);
@@ -386,10 +313,7 @@ impl Validator {
             _ => (true, ""), // string, markdown, xhtml: any non-empty text
         };
         if !ok {
-            return self.issue(
-                path,
-                format!("{} is not a valid {ty} (expected {expected})", show(s)),
-            );
+            return self.issue(path, format!("{} is not a valid {ty} (expected {expected})", show(s)));
         }
         if matches!(ty, "date" | "dateTime" | "instant") {
             if let Some(problem) = calendar_problem(s) {
@@ -398,11 +322,7 @@ impl Validator {
         }
         if let Some(set) = codes.filter(|set| !set.codes.contains(&s)) {
             let list = set.codes.join(", ");
-            let msg = format!(
-                "{} is not one of {list} (required value set {})",
-                show(s),
-                set.name
-            );
+            let msg = format!("{} is not one of {list} (required value set {})", show(s), set.name);
             self.issue(path, msg);
         }
     }
@@ -459,10 +379,7 @@ fn is_base64(s: &str) -> bool {
     }
     let pad = chars.iter().rev().take_while(|&&b| b == b'=').count();
     let body = chars.iter().take(chars.len().saturating_sub(pad));
-    pad <= 2
-        && body
-            .copied()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+    pad <= 2 && body.copied().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
 }
 
 #[cfg(test)]
@@ -648,10 +565,7 @@ mod tests {
     fn invalid_resources_report_one_issue() {
         for (json, expr, needle) in INVALID {
             let found = check(json);
-            assert!(
-                found.len() == 1 && found[0].expression == *expr,
-                "{json}: {found:#?}"
-            );
+            assert!(found.len() == 1 && found[0].expression == *expr, "{json}: {found:#?}");
             assert!(found[0].diagnostics.contains(needle), "{json}: {found:#?}");
         }
     }
@@ -668,12 +582,9 @@ mod tests {
         for _ in 0..200 {
             ext = serde_json::json!({"url": "http://x", "extension": [ext]});
         }
-        let found =
-            validate_values(&serde_json::json!({"resourceType": "Patient", "extension": [ext]}));
+        let found = validate_values(&serde_json::json!({"resourceType": "Patient", "extension": [ext]}));
         assert_eq!(found.len(), 1, "{found:#?}");
-        assert!(found[0]
-            .diagnostics
-            .contains("nested deeper than 64 levels"));
+        assert!(found[0].diagnostics.contains("nested deeper than 64 levels"));
     }
 
     /// Optional: the official examples in ../shared, when present, have no issues.
@@ -684,8 +595,7 @@ mod tests {
             return;
         };
         for path in entries.filter_map(Result::ok).map(|e| e.path()) {
-            let Ok(value) = serde_json::from_str::<Value>(&std::fs::read_to_string(&path).unwrap())
-            else {
+            let Ok(value) = serde_json::from_str::<Value>(&std::fs::read_to_string(&path).unwrap()) else {
                 continue;
             };
             if value.get("resourceType").is_some() {

@@ -229,9 +229,7 @@ pub(super) fn required_codes(path: &str) -> Option<&'static CodeSet> {
         "Person.link.assurance" => &IDENTITY_ASSURANCE_LEVEL,
         "Observation.status" => &OBSERVATION_STATUS,
         "Appointment.status" => &APPOINTMENT_STATUS,
-        "Appointment.participant.status" | "AppointmentResponse.participantStatus" => {
-            &PARTICIPATION_STATUS
-        }
+        "Appointment.participant.status" | "AppointmentResponse.participantStatus" => &PARTICIPATION_STATUS,
         "Appointment.participant.required" => &PARTICIPANT_REQUIRED,
         "CarePlan.status" | "ServiceRequest.status" => &REQUEST_STATUS,
         "CarePlan.intent" => &CARE_PLAN_INTENT,

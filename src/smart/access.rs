@@ -103,9 +103,8 @@ fn bearer(req: &HttpRequest) -> Result<&str, ApiError> {
 
 /// Verifies the bearer token's signature and claims (no database access; see [`check_grant`]).
 pub fn authenticate(req: &HttpRequest) -> Result<AccessContext, ApiError> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ApiError::Internal("application state missing".into()))?;
+    let state =
+        req.app_data::<web::Data<AppState>>().ok_or_else(|| ApiError::Internal("application state missing".into()))?;
     let tok = bearer(req)?;
     let claims = token::verify(&state.keys, &state.settings.fhir_base(), tok).map_err(ApiError::Unauthorized)?;
     let scopes = Scopes::parse(&claims.scope)

@@ -35,7 +35,13 @@ impl Viewer {
         }
     }
 
-    fn lines(&self, conn: &mut AnyConnection, client: &str, before: Option<(i64, i64)>, limit: i64) -> StoreResult<Vec<log::AuditRow>> {
+    fn lines(
+        &self,
+        conn: &mut AnyConnection,
+        client: &str,
+        before: Option<(i64, i64)>,
+        limit: i64,
+    ) -> StoreResult<Vec<log::AuditRow>> {
         let mut q = LogQuery::new(self.owner.clone(), limit);
         q.client_id = Some(client.to_string());
         q.before = before;
@@ -63,7 +69,12 @@ fn activity_url(base_url: &str, client: &str, before: Option<(i64, i64)>) -> Str
 
 /// Adds each connected app's recent accesses to the page and lists the other apps that used the
 /// record. `apps` are the user's live grants, as listed on the page.
-pub fn fill(conn: &mut AnyConnection, base_url: &str, username: &str, apps: &mut [ConnectedApp]) -> StoreResult<Vec<AppActivity>> {
+pub fn fill(
+    conn: &mut AnyConnection,
+    base_url: &str,
+    username: &str,
+    apps: &mut [ConnectedApp],
+) -> StoreResult<Vec<AppActivity>> {
     let viewer = Viewer::of(conn, username)?;
     let mut connected: Vec<String> = Vec::new();
     for app in apps.iter_mut() {
@@ -72,7 +83,8 @@ pub fn fill(conn: &mut AnyConnection, base_url: &str, username: &str, apps: &mut
         app.activity_url = activity_url(base_url, &client, None);
         connected.push(client);
     }
-    let others: Vec<String> = log::clients_of(conn, &viewer.owner)?.into_iter().filter(|c| !connected.contains(c)).collect();
+    let others: Vec<String> =
+        log::clients_of(conn, &viewer.owner)?.into_iter().filter(|c| !connected.contains(c)).collect();
     let names = app_names(conn, others.iter().cloned())?;
     let mut out = Vec::with_capacity(others.len());
     for client in others {

@@ -115,14 +115,10 @@ pub async fn fetch_jwks(uri: &str) -> Result<JwkSet, OAuthError> {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(OAuthError::server_error)?;
-    let resp = client
-        .get(uri)
-        .send()
-        .await
-        .map_err(|e| {
-            tracing::warn!(jwks_uri = %uri, error = %e, "cannot fetch a client's JWKS");
-            bad("the client's jwks_uri could not be fetched")
-        })?;
+    let resp = client.get(uri).send().await.map_err(|e| {
+        tracing::warn!(jwks_uri = %uri, error = %e, "cannot fetch a client's JWKS");
+        bad("the client's jwks_uri could not be fetched")
+    })?;
     if !resp.status().is_success() {
         return Err(bad("the client's jwks_uri did not answer 200"));
     }

@@ -9,9 +9,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::clients::{redirect_uris, PUBLIC};
 use super::form::{db, Form};
 use super::{grant, launch, secrets, token};
+use crate::pages::{self as pages, LoginPage, Outcome};
 use crate::store::auth::{self as rows, AuthRequestRow, ClientRow};
 use crate::store::StoreError;
-use crate::pages::{self as pages, LoginPage, Outcome};
 use crate::AppState;
 
 /// How long a user has to sign in and consent.
@@ -22,7 +22,12 @@ pub enum Failure {
     /// Shown to the user; the app is not told (its redirect URI is not trusted).
     Page(&'static str, String),
     /// Sent back to the app's (trusted) redirect URI.
-    Redirect { redirect_uri: String, error: &'static str, description: String, state: Option<String> },
+    Redirect {
+        redirect_uri: String,
+        error: &'static str,
+        description: String,
+        state: Option<String>,
+    },
     Internal(String),
 }
 
@@ -50,7 +55,10 @@ pub fn redirect_to(redirect_uri: &str, params: &[(&str, &str)]) -> Outcome {
             }
             Outcome::Redirect(u.to_string())
         }
-        Err(_) => pages::page(StatusCode::BAD_REQUEST, &pages::ErrorPage { title: "Invalid redirect", message: "The app's redirect address is invalid." }),
+        Err(_) => pages::page(
+            StatusCode::BAD_REQUEST,
+            &pages::ErrorPage { title: "Invalid redirect", message: "The app's redirect address is invalid." },
+        ),
     }
 }
 
@@ -67,7 +75,11 @@ impl Failure {
             }
             Failure::Internal(e) => {
                 tracing::error!(error = %e, "authorization request failed");
-                pages::error_page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "The server could not handle this request.")
+                pages::error_page(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    "The server could not handle this request.",
+                )
             }
         }
     }
@@ -77,8 +89,10 @@ impl Failure {
 fn trusted_redirect(c: &mut crate::store::AnyConnection, form: &Form) -> Result<(ClientRow, String), Failure> {
     let page = |m: &str| Failure::Page("This app's request is not valid", m.to_string());
     let client_id = form.one("client_id").map_err(|_| page("client_id is given more than once."))?;
-    let client_id = client_id.ok_or_else(|| page("The request does not say which app it comes from (client_id is missing)."))?;
-    let client = rows::find_client(c, client_id)?.ok_or_else(|| page("The app is not registered with this server (unknown client_id)."))?;
+    let client_id =
+        client_id.ok_or_else(|| page("The request does not say which app it comes from (client_id is missing)."))?;
+    let client = rows::find_client(c, client_id)?
+        .ok_or_else(|| page("The app is not registered with this server (unknown client_id)."))?;
     let redirect_uri = form.one("redirect_uri").map_err(|_| page("redirect_uri is given more than once."))?;
     let redirect_uri = redirect_uri.ok_or_else(|| page("The request has no redirect_uri."))?;
     if !redirect_uris(&client).iter().any(|r| r == redirect_uri) {
@@ -87,7 +101,12 @@ fn trusted_redirect(c: &mut crate::store::AnyConnection, form: &Form) -> Result<
     Ok((client, redirect_uri.to_string()))
 }
 
-fn check(c: &mut crate::store::AnyConnection, state: &AppState, form: &Form, session: &str) -> Result<(ClientRow, String, String), Failure> {
+fn check(
+    c: &mut crate::store::AnyConnection,
+    state: &AppState,
+    form: &Form,
+    session: &str,
+) -> Result<(ClientRow, String, String), Failure> {
     let (client, redirect_uri) = trusted_redirect(c, form)?;
     let app_state = form.first("state").filter(|s| !s.is_empty()).map(str::to_string);
     let fail = |error: &'static str, d: &str| Failure::Redirect {
@@ -109,10 +128,14 @@ fn check(c: &mut crate::store::AnyConnection, state: &AppState, form: &Form, ses
     }
     let challenge = one("code_challenge")?;
     match (challenge, one("code_challenge_method")?) {
-        (None, None) if client.client_type == PUBLIC => return Err(fail("invalid_request", "public clients must use PKCE (code_challenge with S256)")),
+        (None, None) if client.client_type == PUBLIC => {
+            return Err(fail("invalid_request", "public clients must use PKCE (code_challenge with S256)"))
+        }
         (None, None) => {}
         (Some(_), Some("S256")) => {}
-        (Some(_), None) | (Some(_), Some("plain")) => return Err(fail("invalid_request", "code_challenge_method must be S256 (plain is not accepted)")),
+        (Some(_), None) | (Some(_), Some("plain")) => {
+            return Err(fail("invalid_request", "code_challenge_method must be S256 (plain is not accepted)"))
+        }
         (None, Some(_)) => return Err(fail("invalid_request", "code_challenge_method without code_challenge")),
         (Some(_), Some(_)) => return Err(fail("invalid_request", "code_challenge_method must be S256")),
     }
@@ -129,7 +152,8 @@ fn check(c: &mut crate::store::AnyConnection, state: &AppState, form: &Form, ses
     let (mut patient, mut encounter, mut launch_hash) = (None, None, None);
     match one("launch")? {
         Some(l) => {
-            let ctx = launch::find(c, l)?.ok_or_else(|| fail("invalid_request", "the launch value is unknown or has expired"))?;
+            let ctx = launch::find(c, l)?
+                .ok_or_else(|| fail("invalid_request", "the launch value is unknown or has expired"))?;
             patient = ctx.patient;
             encounter = ctx.encounter;
             launch_hash = Some(ctx.launch_hash);
@@ -178,7 +202,14 @@ async fn authorize(req: HttpRequest, state: web::Data<AppState>, form: Form) -> 
             let action = format!("{}/auth/login", state.settings.base_url);
             let mut resp = pages::html(
                 StatusCode::OK,
-                &LoginPage { app_name: &client.name, action: &action, request_id: &request_id, csrf: &csrf, username: "", error: None },
+                &LoginPage {
+                    app_name: &client.name,
+                    action: &action,
+                    request_id: &request_id,
+                    csrf: &csrf,
+                    username: "",
+                    error: None,
+                },
             );
             if resp.add_cookie(&pages::session_cookie(&session, REQUEST_LIFETIME_SECS)).is_err() {
                 return Failure::Internal("cannot set the session cookie".into()).respond();

@@ -113,8 +113,9 @@ pub fn client(cmd: ClientCommand) -> Result<(), String> {
     };
     let store = open(&a.db)?;
     let mut conn = store.conn().map_err(|e| e.to_string())?;
-    let reg = clients::register(&mut conn, NewClient { name: a.name, redirect_uris: a.redirect_uris, auth, scope: a.scope })
-        .map_err(|e| e.to_string())?;
+    let reg =
+        clients::register(&mut conn, NewClient { name: a.name, redirect_uris: a.redirect_uris, auth, scope: a.scope })
+            .map_err(|e| e.to_string())?;
     println!("{}", serde_json::to_string_pretty(&clients::describe(&reg)).unwrap_or_default());
     Ok(())
 }

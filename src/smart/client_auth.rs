@@ -48,14 +48,21 @@ fn basic(req: &HttpRequest) -> Result<Option<(String, String)>, OAuthError> {
     let text = String::from_utf8(decoded).map_err(|_| fail())?;
     let (id, secret) = text.split_once(':').ok_or_else(fail)?;
     let dec = |s: &str| {
-        percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8().map(|c| c.into_owned()).map_err(|_| fail())
+        percent_encoding::percent_decode_str(&s.replace('+', " "))
+            .decode_utf8()
+            .map(|c| c.into_owned())
+            .map_err(|_| fail())
     };
     Ok(Some((dec(id)?, dec(secret)?)))
 }
 
 /// Authenticates the client of an OAuth request. A confidential client must prove itself; a public
 /// client only names itself (`client_id`).
-pub async fn authenticate(req: &HttpRequest, state: &web::Data<AppState>, form: &Form) -> Result<Authenticated, OAuthError> {
+pub async fn authenticate(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    form: &Form,
+) -> Result<Authenticated, OAuthError> {
     authenticate_or(req, state, form, None).await
 }
 
@@ -83,12 +90,16 @@ pub async fn authenticate_or(
         if assertion_type != Some(JWT_BEARER) {
             return Err(OAuthError::invalid_client(format!("client_assertion_type must be {JWT_BEARER}")));
         }
-        let iss = assertion::unverified_issuer(a).ok_or_else(|| OAuthError::invalid_client("the client assertion has no iss"))?;
+        let iss = assertion::unverified_issuer(a)
+            .ok_or_else(|| OAuthError::invalid_client("the client assertion has no iss"))?;
         (iss, Method::PrivateKeyJwt)
     } else if post_secret.is_some() {
         (form_id.clone().ok_or_else(|| OAuthError::invalid_request("client_secret needs client_id"))?, Method::Post)
     } else {
-        let id = form_id.clone().or(implied).ok_or_else(|| OAuthError::invalid_client("the client is not identified (client_id is missing)"))?;
+        let id = form_id
+            .clone()
+            .or(implied)
+            .ok_or_else(|| OAuthError::invalid_client("the client is not identified (client_id is missing)"))?;
         (id, Method::None)
     };
     if let Some(fid) = &form_id {
@@ -144,7 +155,8 @@ pub async fn authenticate_or(
                 now,
             )?;
             let (cid, jti, exp) = (client.client_id.clone(), claims.jti.unwrap_or_default(), claims.exp as i64);
-            let fresh = db::<_, OAuthError, _>(state, move |c| Ok(rows::record_jti(c, &cid, &jti, exp, now as i64)?)).await?;
+            let fresh =
+                db::<_, OAuthError, _>(state, move |c| Ok(rows::record_jti(c, &cid, &jti, exp, now as i64)?)).await?;
             if !fresh {
                 return Err(OAuthError::invalid_client("the client assertion's jti was already used"));
             }

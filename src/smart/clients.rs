@@ -210,7 +210,9 @@ fn from_metadata(m: &Value) -> Result<NewClient, Refused> {
             None => Ok(Vec::new()),
             Some(Value::Array(a)) => a
                 .iter()
-                .map(|v| v.as_str().map(str::to_string).ok_or_else(|| refused(format!("{key} must be an array of strings"))))
+                .map(|v| {
+                    v.as_str().map(str::to_string).ok_or_else(|| refused(format!("{key} must be an array of strings")))
+                })
                 .collect(),
             Some(_) => Err(refused(format!("{key} must be an array of strings"))),
         }

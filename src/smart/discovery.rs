@@ -40,9 +40,22 @@ impl Endpoints {
 }
 
 pub const SCOPES_SUPPORTED: &[&str] = &[
-    "openid", "fhirUser", "profile", "launch", "launch/patient", "offline_access", "online_access",
-    "patient/*.read", "patient/*.rs", "patient/*.cruds", "user/*.read", "user/*.rs", "user/*.cruds",
-    "system/*.read", "system/*.rs", "system/*.cruds",
+    "openid",
+    "fhirUser",
+    "profile",
+    "launch",
+    "launch/patient",
+    "offline_access",
+    "online_access",
+    "patient/*.read",
+    "patient/*.rs",
+    "patient/*.cruds",
+    "user/*.read",
+    "user/*.rs",
+    "user/*.cruds",
+    "system/*.read",
+    "system/*.rs",
+    "system/*.cruds",
 ];
 
 pub const AUTH_METHODS: &[&str] = &["none", "client_secret_basic", "client_secret_post", "private_key_jwt"];

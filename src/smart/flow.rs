@@ -12,10 +12,10 @@ use super::form::{db, Form};
 use super::grant::{refresh_lifetime, GrantContext};
 use super::scopes::{parse_resource_scope, Context};
 use super::{secrets, token, users};
-use crate::store::auth::{self as rows, AuthRequestRow, CodeRow, GrantRow};
-use crate::store::{write_tx, AnyConnection};
 use crate::pages::words::{describe, describe_other, Whose};
 use crate::pages::{self as pages, ConsentChoice, ConsentPage, LoginPage, Outcome, PatientChoice, PickerPage};
+use crate::store::auth::{self as rows, AuthRequestRow, CodeRow, GrantRow};
+use crate::store::{write_tx, AnyConnection};
 use crate::AppState;
 
 /// Authorization codes live one minute.
@@ -41,7 +41,12 @@ fn load(c: &mut AnyConnection, form: &Form, session: Option<&str>) -> Result<(Au
 }
 
 fn deny(row: &AuthRequestRow, error: &'static str, description: &str) -> Failure {
-    Failure::Redirect { redirect_uri: row.redirect_uri.clone(), error, description: description.into(), state: Some(row.state.clone()) }
+    Failure::Redirect {
+        redirect_uri: row.redirect_uri.clone(),
+        error,
+        description: description.into(),
+        state: Some(row.state.clone()),
+    }
 }
 
 fn app_name(c: &mut AnyConnection, client_id: &str) -> Result<String, Failure> {
@@ -59,7 +64,9 @@ fn needs_patient(row: &AuthRequestRow) -> bool {
 /// "Ada Lovelace (born 1815-12-10)" from a stored Patient.
 fn patient_label(content: &[u8], id: &str) -> String {
     let mut label = users::display_name(content).unwrap_or_else(|| format!("Patient {id}"));
-    let birth = serde_json::from_slice::<serde_json::Value>(content).ok().and_then(|v| v.get("birthDate")?.as_str().map(str::to_string));
+    let birth = serde_json::from_slice::<serde_json::Value>(content)
+        .ok()
+        .and_then(|v| v.get("birthDate")?.as_str().map(str::to_string));
     if let Some(b) = birth {
         label.push_str(&format!(" (born {b})"));
     }
@@ -67,7 +74,12 @@ fn patient_label(content: &[u8], id: &str) -> String {
 }
 
 /// The page after sign-in or picking: the picker if a patient is still needed, else consent.
-fn next_page(c: &mut AnyConnection, state: &AppState, row: &AuthRequestRow, request_id: &str) -> Result<Outcome, Failure> {
+fn next_page(
+    c: &mut AnyConnection,
+    state: &AppState,
+    row: &AuthRequestRow,
+    request_id: &str,
+) -> Result<Outcome, Failure> {
     let app = app_name(c, &row.client_id)?;
     let user_label = format!("{} ({})", row.username.as_deref().unwrap_or(""), row.fhir_user.as_deref().unwrap_or(""));
     if needs_patient(row) {
@@ -76,7 +88,14 @@ fn next_page(c: &mut AnyConnection, state: &AppState, row: &AuthRequestRow, requ
             .map(|(id, content)| PatientChoice { label: patient_label(&content, &id), id })
             .collect();
         let action = format!("{}/auth/patient", state.settings.base_url);
-        let page = PickerPage { app_name: &app, action: &action, request_id, csrf: &row.csrf, user_label: &user_label, patients };
+        let page = PickerPage {
+            app_name: &app,
+            action: &action,
+            request_id,
+            csrf: &row.csrf,
+            user_label: &user_label,
+            patients,
+        };
         return Ok(pages::page(StatusCode::OK, &page));
     }
     let patient_user = row.fhir_user.as_deref().and_then(users::patient_of).is_some();
@@ -98,9 +117,8 @@ fn next_page(c: &mut AnyConnection, state: &AppState, row: &AuthRequestRow, requ
                     choices.push(ConsentChoice { scope: s.to_string(), sentence: describe(&r, whose) });
                 }
             }
-            _ if s == "offline_access" || s == "online_access" => {
-                choices.push(ConsentChoice { scope: s.to_string(), sentence: describe_other(s).unwrap_or(s).to_string() })
-            }
+            _ if s == "offline_access" || s == "online_access" => choices
+                .push(ConsentChoice { scope: s.to_string(), sentence: describe_other(s).unwrap_or(s).to_string() }),
             _ => {
                 if let Some(line) = describe_other(s) {
                     if !always.iter().any(|a| a == line) {

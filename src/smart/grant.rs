@@ -18,8 +18,16 @@ pub const OFFLINE_SECS: i64 = 90 * 24 * 3600;
 pub const ONLINE_SECS: i64 = 12 * 3600;
 
 /// Non-resource scopes this server understands; others are dropped from a grant.
-const OTHER_SCOPES: &[&str] =
-    &["openid", "fhirUser", "profile", "launch", "launch/patient", "launch/encounter", "offline_access", "online_access"];
+const OTHER_SCOPES: &[&str] = &[
+    "openid",
+    "fhirUser",
+    "profile",
+    "launch",
+    "launch/patient",
+    "launch/encounter",
+    "offline_access",
+    "online_access",
+];
 
 /// Launch-context extras kept with a grant (returned in every token response of the grant).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -85,7 +93,9 @@ pub fn is_subset(asked: &str, granted: &str) -> bool {
     asked.split_whitespace().all(|a| {
         granted_list.contains(&a)
             || match parse_resource_scope(a) {
-                Ok(Some(r)) => granted_list.iter().any(|g| matches!(parse_resource_scope(g), Ok(Some(gr)) if r.within(&gr))),
+                Ok(Some(r)) => {
+                    granted_list.iter().any(|g| matches!(parse_resource_scope(g), Ok(Some(gr)) if r.within(&gr)))
+                }
                 _ => false,
             }
     })
@@ -179,7 +189,8 @@ pub fn token_response(
     if grant.username.is_some() {
         let ctx: GrantContext = serde_json::from_str(&grant.context).unwrap_or_default();
         v["need_patient_banner"] = json!(ctx.need_patient_banner);
-        v["smart_style_url"] = json!(ctx.smart_style_url.unwrap_or_else(|| format!("{}/smart/style.json", settings.base_url)));
+        v["smart_style_url"] =
+            json!(ctx.smart_style_url.unwrap_or_else(|| format!("{}/smart/style.json", settings.base_url)));
         if let Some(i) = ctx.intent {
             v["intent"] = json!(i);
         }
@@ -223,7 +234,10 @@ mod tests {
             ["openid", "patient/Patient.rs", "launch/patient"]
         );
         let limited = client("patient/Observation.rs launch/patient");
-        assert_eq!(grantable_for_user("patient/Observation.read patient/Patient.rs launch/patient", &limited).unwrap(), ["patient/Observation.read", "launch/patient"]);
+        assert_eq!(
+            grantable_for_user("patient/Observation.read patient/Patient.rs launch/patient", &limited).unwrap(),
+            ["patient/Observation.read", "launch/patient"]
+        );
         assert!(grantable_for_user("patient/Observation.rs?nope=1", &any).is_err());
         assert!(grantable_for_user("patient/*.rs?category=x", &any).is_err());
     }

@@ -90,7 +90,11 @@ fn describe(c: &mut crate::store::AnyConnection, state: &AppState, tok: &str) ->
 }
 
 /// `POST /auth/introspect`
-pub async fn introspect(req: HttpRequest, state: web::Data<AppState>, payload: web::Payload) -> Result<HttpResponse, OAuthError> {
+pub async fn introspect(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, OAuthError> {
     let form = Form::from_body(&req, payload).await?;
     introspection_caller(&req, &state, &form).await?;
     let tok = form.required("token")?.to_string();
@@ -101,7 +105,11 @@ pub async fn introspect(req: HttpRequest, state: web::Data<AppState>, payload: w
 
 /// `POST /auth/revoke` — 200 for unknown tokens too (RFC 7009 §2.2); a token of another client is
 /// refused.
-pub async fn revoke(req: HttpRequest, state: web::Data<AppState>, payload: web::Payload) -> Result<HttpResponse, OAuthError> {
+pub async fn revoke(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, OAuthError> {
     let form = Form::from_body(&req, payload).await?;
     let client = client_auth::authenticate(&req, &state, &form).await?;
     let tok = form.required("token")?.to_string();

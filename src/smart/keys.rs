@@ -62,9 +62,8 @@ impl KeySet {
 
 fn generate_es256() -> StoreResult<SigningKeyRow> {
     let secret = p256::SecretKey::random(&mut rand::rngs::OsRng);
-    let pem = secret
-        .to_pkcs8_pem(LineEnding::LF)
-        .map_err(|e| StoreError::Corrupt(format!("cannot encode new key: {e}")))?;
+    let pem =
+        secret.to_pkcs8_pem(LineEnding::LF).map_err(|e| StoreError::Corrupt(format!("cannot encode new key: {e}")))?;
     let point = secret.public_key().to_encoded_point(false);
     let (x, y) = match (point.x(), point.y()) {
         (Some(x), Some(y)) => (URL_SAFE_NO_PAD.encode(x), URL_SAFE_NO_PAD.encode(y)),

@@ -85,7 +85,11 @@ pub fn find(conn: &mut AnyConnection, launch: &str) -> Result<Option<LaunchRow>,
 
 /// `POST /smart/launch` — for EHRs, authenticated with an access token holding a `system/` scope
 /// (e.g. from client_credentials). Body: `{"patient", "encounter", "user", "intent", …}`.
-pub async fn create_endpoint(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, OAuthError> {
+pub async fn create_endpoint(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, OAuthError> {
     let ctx = super::access::authenticate(&req).map_err(|e| OAuthError::invalid_token(e.to_string()))?;
     super::access::check_grant(&state, &ctx).await.map_err(|e| OAuthError::invalid_token(e.to_string()))?;
     if !ctx.scopes.resources.iter().any(|r| r.context == Context::System) {

@@ -8,10 +8,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::authorize::Failure;
 use super::form::{db, Form};
 use super::{secrets, token, users};
-use crate::store::auth::{self as rows, SessionRow};
-use crate::store::{AnyConnection, StoreError};
 use crate::pages::words::Whose;
 use crate::pages::{self as pages, ConnectedApp, ManageLoginPage, ManagePage, Outcome};
+use crate::store::auth::{self as rows, SessionRow};
+use crate::store::{AnyConnection, StoreError};
 use crate::AppState;
 
 const SESSION_SECS: i64 = 3600;
@@ -31,8 +31,14 @@ fn lines(scope: &str, patient_user: bool) -> Vec<String> {
     crate::pages::words::grant_lines(scope, whose)
 }
 
-fn list_page(c: &mut AnyConnection, state: &AppState, session: &SessionRow, username: &str) -> Result<Outcome, StoreError> {
-    let patient_user = rows::find_user(c, username)?.map(|u| users::patient_of(&u.fhir_user).is_some()).unwrap_or(false);
+fn list_page(
+    c: &mut AnyConnection,
+    state: &AppState,
+    session: &SessionRow,
+    username: &str,
+) -> Result<Outcome, StoreError> {
+    let patient_user =
+        rows::find_user(c, username)?.map(|u| users::patient_of(&u.fhir_user).is_some()).unwrap_or(false);
     let mut apps: Vec<ConnectedApp> = rows::user_grants(c, username, now())?
         .into_iter()
         .map(|(grant, name, scope, created)| ConnectedApp {
@@ -62,10 +68,18 @@ pub async fn manage(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
             }
         }
         let value = secrets::random_token();
-        let row = SessionRow { session_hash: secrets::hash_token(&value), csrf: secrets::random_token(), username: None, expires_at: now() + SESSION_SECS };
+        let row = SessionRow {
+            session_hash: secrets::hash_token(&value),
+            csrf: secrets::random_token(),
+            username: None,
+            expires_at: now() + SESSION_SECS,
+        };
         rows::insert_session(c, &row, now())?;
         let action = format!("{}/auth/manage/login", st.settings.base_url);
-        Ok((pages::page(StatusCode::OK, &ManageLoginPage { action: &action, csrf: &row.csrf, error: None }), Some(value)))
+        Ok((
+            pages::page(StatusCode::OK, &ManageLoginPage { action: &action, csrf: &row.csrf, error: None }),
+            Some(value),
+        ))
     })
     .await;
     match result {
@@ -94,7 +108,8 @@ async fn post<F>(req: HttpRequest, state: web::Data<AppState>, payload: web::Pay
 where
     F: FnOnce(&mut AnyConnection, &AppState, SessionRow, Form) -> Result<Outcome, Failure> + Send + 'static,
 {
-    let expired = || pages::error_page(StatusCode::BAD_REQUEST, "This page has expired", "Open your connected apps page again.");
+    let expired =
+        || pages::error_page(StatusCode::BAD_REQUEST, "This page has expired", "Open your connected apps page again.");
     let Ok(form) = Form::from_body(&req, payload).await else { return expired() };
     let cookie = req.cookie(pages::USER_COOKIE).map(|c| c.value().to_string());
     let st = state.clone();

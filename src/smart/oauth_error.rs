@@ -101,11 +101,15 @@ impl ResponseError for OAuthError {
         b.insert_header((header::CACHE_CONTROL, "no-store")).insert_header((header::PRAGMA, "no-cache"));
         let desc = self.description.replace(['"', '\\'], "'");
         if self.error == "invalid_token" || self.error == "insufficient_scope" {
-            b.insert_header((header::WWW_AUTHENTICATE, format!("Bearer error=\"{}\", error_description=\"{desc}\"", self.error)));
+            b.insert_header((
+                header::WWW_AUTHENTICATE,
+                format!("Bearer error=\"{}\", error_description=\"{desc}\"", self.error),
+            ));
         } else if self.basic_challenge {
             b.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"bedside\""));
         }
-        b.content_type("application/json").body(json!({"error": self.error, "error_description": self.description}).to_string())
+        b.content_type("application/json")
+            .body(json!({"error": self.error, "error_description": self.description}).to_string())
     }
 }
 

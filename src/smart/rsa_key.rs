@@ -15,9 +15,8 @@ use crate::store::{StoreError, StoreResult};
 pub fn generate_rs256() -> StoreResult<SigningKeyRow> {
     let key = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048)
         .map_err(|e| StoreError::Corrupt(format!("cannot generate an RSA key: {e}")))?;
-    let pem = key
-        .to_pkcs1_pem(LineEnding::LF)
-        .map_err(|e| StoreError::Corrupt(format!("cannot encode new key: {e}")))?;
+    let pem =
+        key.to_pkcs1_pem(LineEnding::LF).map_err(|e| StoreError::Corrupt(format!("cannot encode new key: {e}")))?;
     let n = URL_SAFE_NO_PAD.encode(key.n().to_bytes_be());
     let e = URL_SAFE_NO_PAD.encode(key.e().to_bytes_be());
     let digest = <sha2::Sha256 as sha2::Digest>::digest(format!("{n}.{e}"));

@@ -178,7 +178,11 @@ impl Scopes {
 
     /// The granular filters for `interaction` on `resource_type` as AND-ed groups of OR-ed
     /// `(param, value)` pairs; empty when the grant is not filtered (or does not cover the type).
-    pub fn filter_groups(&self, resource_type: &str, interaction: Interaction) -> Result<Vec<Vec<(String, String)>>, String> {
+    pub fn filter_groups(
+        &self,
+        resource_type: &str,
+        interaction: Interaction,
+    ) -> Result<Vec<Vec<(String, String)>>, String> {
         match self.filters_for(resource_type, interaction) {
             Some(alternatives) => filters_to_groups(&alternatives),
             None => Ok(Vec::new()),
@@ -240,7 +244,10 @@ mod tests {
         let f = |k: &str, v: &str| (k.to_string(), v.to_string());
         let alts = vec![vec![f("category", "a")], vec![f("category", "b"), f("status", "final")]];
         let groups = filters_to_groups(&alts).unwrap();
-        assert_eq!(groups, vec![vec![f("category", "a"), f("category", "b")], vec![f("category", "a"), f("status", "final")]]);
+        assert_eq!(
+            groups,
+            vec![vec![f("category", "a"), f("category", "b")], vec![f("category", "a"), f("status", "final")]]
+        );
         assert!(filters_to_groups(&[vec![f("a", "1")], vec![]]).unwrap().is_empty());
     }
 

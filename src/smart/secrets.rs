@@ -55,7 +55,8 @@ pub fn verify_password(password: &str, stored: &str) -> bool {
 /// Burns the time of one password check, so an unknown user name answers as slowly as a wrong
 /// password (no user enumeration by timing).
 pub fn verify_dummy(password: &str) {
-    const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0h4VTLqYu0mWZuSCCGAmJzcBdgIhW4V6hA9IVYuvvlE";
+    const DUMMY: &str =
+        "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0h4VTLqYu0mWZuSCCGAmJzcBdgIhW4V6hA9IVYuvvlE";
     let _ = verify_password(password, DUMMY);
 }
 
@@ -74,7 +75,10 @@ mod tests {
     #[test]
     fn pkce_s256_is_base64url_sha256() {
         // Computed independently (Python hashlib + urlsafe_b64encode, padding stripped).
-        assert_eq!(s256("dBjftJeZ4CVP-mJ92K1uMMmz2ZgoyJUHyYiV3g2vs_EXLuk"), "psHXbe-HD-xTXMUDsk0LBqHDXqu2gEgDrlNlOoX2nY8");
+        assert_eq!(
+            s256("dBjftJeZ4CVP-mJ92K1uMMmz2ZgoyJUHyYiV3g2vs_EXLuk"),
+            "psHXbe-HD-xTXMUDsk0LBqHDXqu2gEgDrlNlOoX2nY8"
+        );
     }
 
     #[test]

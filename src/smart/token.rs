@@ -33,10 +33,7 @@ pub struct AccessClaims {
 }
 
 pub fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 /// What to put in a new access token.
@@ -120,7 +117,15 @@ pub struct IdClaims {
 }
 
 /// Signs an OpenID Connect id_token (RS256) for `client_id`.
-pub fn issue_id_token(keys: &KeySet, issuer: &str, client_id: &str, sub: &str, fhir_user: Option<String>, nonce: Option<String>, name: Option<String>) -> Result<String, String> {
+pub fn issue_id_token(
+    keys: &KeySet,
+    issuer: &str,
+    client_id: &str,
+    sub: &str,
+    fhir_user: Option<String>,
+    nonce: Option<String>,
+    name: Option<String>,
+) -> Result<String, String> {
     let now = now_secs();
     let claims = IdClaims {
         iss: issuer.to_string(),

@@ -16,7 +16,11 @@ use crate::store::auth::{self as rows, GrantRow};
 use crate::store::write_tx;
 use crate::AppState;
 
-pub async fn token_endpoint(req: HttpRequest, state: web::Data<AppState>, payload: web::Payload) -> Result<HttpResponse, OAuthError> {
+pub async fn token_endpoint(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, OAuthError> {
     let form = Form::from_body(&req, payload).await?;
     let grant_type = form.required("grant_type")?.to_string();
     if !matches!(grant_type.as_str(), "authorization_code" | "refresh_token" | "client_credentials") {
@@ -44,7 +48,11 @@ pub async fn token_endpoint(req: HttpRequest, state: web::Data<AppState>, payloa
     Ok(no_store_json(StatusCode::OK, &body))
 }
 
-async fn authorization_code(state: &web::Data<AppState>, client: Authenticated, form: Form) -> Result<serde_json::Value, OAuthError> {
+async fn authorization_code(
+    state: &web::Data<AppState>,
+    client: Authenticated,
+    form: Form,
+) -> Result<serde_json::Value, OAuthError> {
     let code = form.required("code")?.to_string();
     let redirect_uri = form.required("redirect_uri")?.to_string();
     let verifier = form.one("code_verifier")?.map(str::to_string);
@@ -100,7 +108,11 @@ async fn authorization_code(state: &web::Data<AppState>, client: Authenticated, 
     .await
 }
 
-async fn refresh(state: &web::Data<AppState>, client: Authenticated, form: Form) -> Result<serde_json::Value, OAuthError> {
+async fn refresh(
+    state: &web::Data<AppState>,
+    client: Authenticated,
+    form: Form,
+) -> Result<serde_json::Value, OAuthError> {
     let presented = form.required("refresh_token")?.to_string();
     let asked = form.one("scope")?.map(str::to_string);
     let st = state.clone();
@@ -128,7 +140,8 @@ async fn refresh(state: &web::Data<AppState>, client: Authenticated, form: Form)
             None => row.scope.clone(),
         };
         let issued = write_tx(c, |c| {
-            let grant = rows::find_grant(c, &row.grant_id)?.filter(|g| !g.revoked && g.expires_at > now).ok_or_else(bad)?;
+            let grant =
+                rows::find_grant(c, &row.grant_id)?.filter(|g| !g.revoked && g.expires_at > now).ok_or_else(bad)?;
             if !rows::use_refresh(c, &hash)? {
                 return Ok(None);
             }
@@ -145,7 +158,11 @@ async fn refresh(state: &web::Data<AppState>, client: Authenticated, form: Form)
     .await
 }
 
-async fn client_credentials(state: &web::Data<AppState>, client: Authenticated, form: Form) -> Result<serde_json::Value, OAuthError> {
+async fn client_credentials(
+    state: &web::Data<AppState>,
+    client: Authenticated,
+    form: Form,
+) -> Result<serde_json::Value, OAuthError> {
     if client.method != Method::PrivateKeyJwt || client.client.client_type != JWKS {
         return Err(OAuthError::unauthorized_client("client_credentials needs private_key_jwt client authentication"));
     }
@@ -159,7 +176,11 @@ async fn client_credentials(state: &web::Data<AppState>, client: Authenticated, 
                     granted.push(s);
                 }
             }
-            _ => return Err(OAuthError::invalid_scope(format!("scope {s:?}: backend services may only ask for system/ scopes"))),
+            _ => {
+                return Err(OAuthError::invalid_scope(format!(
+                    "scope {s:?}: backend services may only ask for system/ scopes"
+                )))
+            }
         }
     }
     if granted.is_empty() {

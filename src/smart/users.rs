@@ -9,7 +9,8 @@ const USER_TYPES: &[&str] = &["Patient", "Practitioner", "PractitionerRole", "Re
 
 /// Checks a `fhirUser` value: `Patient/123`, `Practitioner/abc`, …
 pub fn check_fhir_user(fhir_user: &str) -> Result<(), String> {
-    let (t, id) = fhir_user.split_once('/').ok_or_else(|| format!("fhirUser {fhir_user:?} must look like Patient/123"))?;
+    let (t, id) =
+        fhir_user.split_once('/').ok_or_else(|| format!("fhirUser {fhir_user:?} must look like Patient/123"))?;
     if !USER_TYPES.contains(&t) {
         return Err(format!("fhirUser {fhir_user:?} must be one of {}", USER_TYPES.join(", ")));
     }

@@ -90,7 +90,10 @@ pub fn insert_batch(conn: &mut AnyConnection, rows: &[NewAuditRow]) -> StoreResu
 
 /// The patients whose compartments hold these current resources: `(type, id, patient)` for every
 /// `(type, id)` given that is in one or more compartments. One indexed query per type (and 500 ids).
-pub fn compartments_of(conn: &mut AnyConnection, refs: &[(String, String)]) -> StoreResult<Vec<(String, String, String)>> {
+pub fn compartments_of(
+    conn: &mut AnyConnection,
+    refs: &[(String, String)],
+) -> StoreResult<Vec<(String, String, String)>> {
     let mut by_type: std::collections::BTreeMap<&str, Vec<&str>> = std::collections::BTreeMap::new();
     for (t, id) in refs {
         by_type.entry(t.as_str()).or_default().push(id.as_str());
@@ -199,10 +202,7 @@ pub fn list(conn: &mut AnyConnection, q: &LogQuery) -> StoreResult<Vec<AuditRow>
     if let Some((r, id)) = q.before {
         query = query.filter(audit_log::recorded.lt(r).or(audit_log::recorded.eq(r).and(audit_log::id.lt(id))));
     }
-    Ok(query
-        .order((audit_log::recorded.desc(), audit_log::id.desc()))
-        .limit(q.limit)
-        .load::<AuditRow>(conn)?)
+    Ok(query.order((audit_log::recorded.desc(), audit_log::id.desc())).limit(q.limit).load::<AuditRow>(conn)?)
 }
 
 /// How many rows a query matches (its cursor and limit aside).

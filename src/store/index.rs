@@ -22,19 +22,51 @@ pub struct IndexRows {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct StringRow { pub param: String, pub value: String, pub norm: String }
+pub struct StringRow {
+    pub param: String,
+    pub value: String,
+    pub norm: String,
+}
 #[derive(Debug, Clone, PartialEq)]
-pub struct TokenRow { pub param: String, pub system: Option<String>, pub code: Option<String>, pub text: Option<String> }
+pub struct TokenRow {
+    pub param: String,
+    pub system: Option<String>,
+    pub code: Option<String>,
+    pub text: Option<String>,
+}
 #[derive(Debug, Clone, PartialEq)]
-pub struct DateRow { pub param: String, pub low: i64, pub high: i64 }
+pub struct DateRow {
+    pub param: String,
+    pub low: i64,
+    pub high: i64,
+}
 #[derive(Debug, Clone, PartialEq)]
-pub struct ReferenceRow { pub param: String, pub target_type: Option<String>, pub target_id: Option<String>, pub url: String }
+pub struct ReferenceRow {
+    pub param: String,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    pub url: String,
+}
 #[derive(Debug, Clone, PartialEq)]
-pub struct QuantityRow { pub param: String, pub value: String, pub num: f64, pub system: Option<String>, pub code: Option<String>, pub unit: Option<String> }
+pub struct QuantityRow {
+    pub param: String,
+    pub value: String,
+    pub num: f64,
+    pub system: Option<String>,
+    pub code: Option<String>,
+    pub unit: Option<String>,
+}
 #[derive(Debug, Clone, PartialEq)]
-pub struct NumberRow { pub param: String, pub value: String, pub num: f64 }
+pub struct NumberRow {
+    pub param: String,
+    pub value: String,
+    pub num: f64,
+}
 #[derive(Debug, Clone, PartialEq)]
-pub struct UriRow { pub param: String, pub value: String }
+pub struct UriRow {
+    pub param: String,
+    pub value: String,
+}
 
 /// Deletes every index row of `seq` and writes `rows` in their place.
 pub fn replace(conn: &mut AnyConnection, seq: i64, res_type: &str, rows: &IndexRows) -> StoreResult<()> {

@@ -23,10 +23,7 @@ pub fn all(conn: &mut AnyConnection) -> StoreResult<Vec<SigningKeyRow>> {
 /// generate; the first insert wins and both then read it back).
 pub fn insert_if_absent(conn: &mut AnyConnection, row: &SigningKeyRow) -> StoreResult<()> {
     super::write_tx(conn, |c| {
-        let existing: i64 = signing_keys::table
-            .filter(signing_keys::alg.eq(&row.alg))
-            .count()
-            .get_result(c)?;
+        let existing: i64 = signing_keys::table.filter(signing_keys::alg.eq(&row.alg)).count().get_result(c)?;
         if existing == 0 {
             diesel::insert_into(signing_keys::table)
                 .values((

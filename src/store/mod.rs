@@ -85,8 +85,8 @@ impl ManageConnection for Manager {
                 .map(AnyConnection::Postgresql)
                 .map_err(diesel::r2d2::Error::ConnectionError),
             Backend::Sqlite => {
-                let mut c = SqliteConnection::establish(self.sqlite_path())
-                    .map_err(diesel::r2d2::Error::ConnectionError)?;
+                let mut c =
+                    SqliteConnection::establish(self.sqlite_path()).map_err(diesel::r2d2::Error::ConnectionError)?;
                 c.batch_execute(
                     "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
                      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",

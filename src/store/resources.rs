@@ -119,10 +119,7 @@ pub fn history(conn: &mut AnyConnection, q: &HistoryQuery) -> StoreResult<Vec<Hi
     if let Some(before) = q.before {
         query = query.filter(resource_history::hseq.lt(before));
     }
-    Ok(query
-        .order(resource_history::hseq.desc())
-        .limit(q.limit)
-        .load::<HistoryEntry>(conn)?)
+    Ok(query.order(resource_history::hseq.desc()).limit(q.limit).load::<HistoryEntry>(conn)?)
 }
 
 /// What a write stores: the JSON exactly as it will be served (meta already set) and its index rows.
@@ -169,10 +166,9 @@ pub fn write(
                 .execute(conn);
             match inserted {
                 Ok(_) => {}
-                Err(diesel::result::Error::DatabaseError(
-                    diesel::result::DatabaseErrorKind::UniqueViolation,
-                    _,
-                )) => return Err(StoreError::Conflict(key)),
+                Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {
+                    return Err(StoreError::Conflict(key))
+                }
                 Err(e) => return Err(e.into()),
             }
             resources::table
@@ -183,9 +179,7 @@ pub fn write(
         }
         Some(cur) => {
             let n = diesel::update(
-                resources::table
-                    .filter(resources::seq.eq(cur.seq))
-                    .filter(resources::version_id.eq(cur.version_id)),
+                resources::table.filter(resources::seq.eq(cur.seq)).filter(resources::version_id.eq(cur.version_id)),
             )
             .set((
                 resources::version_id.eq(version_id),

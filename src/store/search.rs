@@ -23,29 +23,81 @@ pub enum StringMatch {
 pub enum Condition {
     Id(String),
     /// `system`: None = any system; Some(None) = no system (`|code`); Some(Some(s)) = that system.
-    Token { param: String, system: Option<Option<String>>, code: Option<String>, negate: bool },
-    TokenText { param: String, text: String },
-    String { param: String, value: StringMatch },
+    Token {
+        param: String,
+        system: Option<Option<String>>,
+        code: Option<String>,
+        negate: bool,
+    },
+    TokenText {
+        param: String,
+        text: String,
+    },
+    String {
+        param: String,
+        value: StringMatch,
+    },
     /// Index row `[low, high]` must satisfy `op` against the query range `[low, high]`.
-    Date { param: String, op: RangeOp, low: i64, high: i64 },
-    Reference { param: String, target_type: Option<String>, target_id: Option<String>, url: Option<String> },
-    Quantity { param: String, op: RangeOp, low: f64, high: f64, system: Option<String>, code: Option<String> },
-    Number { param: String, op: RangeOp, low: f64, high: f64 },
-    Uri { param: String, value: String, below: bool },
+    Date {
+        param: String,
+        op: RangeOp,
+        low: i64,
+        high: i64,
+    },
+    Reference {
+        param: String,
+        target_type: Option<String>,
+        target_id: Option<String>,
+        url: Option<String>,
+    },
+    Quantity {
+        param: String,
+        op: RangeOp,
+        low: f64,
+        high: f64,
+        system: Option<String>,
+        code: Option<String>,
+    },
+    Number {
+        param: String,
+        op: RangeOp,
+        low: f64,
+        high: f64,
+    },
+    Uri {
+        param: String,
+        value: String,
+        below: bool,
+    },
     /// `:missing=true|false` on any indexed parameter; `table` names the index table.
-    Missing { param: String, table: IndexTable, missing: bool },
+    Missing {
+        param: String,
+        table: IndexTable,
+        missing: bool,
+    },
     /// Resource is in this patient's compartment.
     Compartment(String),
     /// The resource is of one of these types (for mixed-type searches).
     Types(Vec<String>),
     /// Conditions that apply only to resources of `res_type` (others pass), e.g. one type's granular
     /// scope filter in a search over several types.
-    OnlyFor { res_type: String, all_of: Vec<Vec<Condition>> },
+    OnlyFor {
+        res_type: String,
+        all_of: Vec<Vec<Condition>>,
+    },
     /// Chained search: the reference `param` points at a `target_type` resource matching `inner`.
-    Chain { param: String, target_type: String, inner: Vec<Vec<Condition>> },
+    Chain {
+        param: String,
+        target_type: String,
+        inner: Vec<Vec<Condition>>,
+    },
     /// Reverse chaining (`_has`): some `source_type` resource whose reference `param` points at this
     /// resource matches `inner`.
-    Has { source_type: String, param: String, inner: Vec<Vec<Condition>> },
+    Has {
+        source_type: String,
+        param: String,
+        inner: Vec<Vec<Condition>>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,7 +191,6 @@ pub struct Query {
     pub limit: i64,
 }
 
-
 /// SQL text with `?` placeholders and its bind values, built up piece by piece.
 #[derive(Debug, Default)]
 struct Sql {
@@ -226,7 +277,6 @@ macro_rules! run_sql {
         }
     }};
 }
-
 
 fn table_name(t: IndexTable) -> &'static str {
     match t {
@@ -325,9 +375,13 @@ fn condition(sql: &mut Sql, alias: &str, types: &[String], c: &Condition, probe:
         }
         Condition::Compartment(p) => {
             if probe {
-                sql.push(&format!("EXISTS (SELECT 1 FROM compartment WHERE res_seq = {alias}.seq AND patient_id = ")).text(p).push(")");
+                sql.push(&format!("EXISTS (SELECT 1 FROM compartment WHERE res_seq = {alias}.seq AND patient_id = "))
+                    .text(p)
+                    .push(")");
             } else {
-                sql.push(&format!("{alias}.seq IN (SELECT res_seq FROM compartment WHERE patient_id = ")).text(p).push(")");
+                sql.push(&format!("{alias}.seq IN (SELECT res_seq FROM compartment WHERE patient_id = "))
+                    .text(p)
+                    .push(")");
             }
         }
         Condition::Token { param, system, code, negate } => {
@@ -606,7 +660,9 @@ enum KeyKind {
 /// The SQL expression of a sort key (never NULL: missing values sort last) and its kind.
 fn key_expr(k: &SortKey, sql: &mut Sql) -> KeyKind {
     let (agg, col, table, kind) = match k.source {
-        SortSource::Date => (if k.desc { "MAX" } else { "MIN" }, if k.desc { "high" } else { "low" }, "idx_date", KeyKind::Int),
+        SortSource::Date => {
+            (if k.desc { "MAX" } else { "MIN" }, if k.desc { "high" } else { "low" }, "idx_date", KeyKind::Int)
+        }
         SortSource::String => (if k.desc { "MAX" } else { "MIN" }, "norm", "idx_string", KeyKind::Text),
         SortSource::Token => (if k.desc { "MAX" } else { "MIN" }, "code", "idx_token", KeyKind::Text),
         SortSource::Number => (if k.desc { "MAX" } else { "MIN" }, "num", "idx_number", KeyKind::Float),
@@ -698,12 +754,26 @@ pub fn find(conn: &mut AnyConnection, q: &Query) -> StoreResult<Vec<Hit>> {
     sql.push("seq ASC LIMIT ").int(q.limit);
     for slot in 0..MAX_SORT_KEYS {
         let (i, f, t) = match kinds.get(slot) {
-            Some(KeyKind::Int) => (format!("k{slot}"), "CAST(NULL AS DOUBLE PRECISION)".to_string(), "CAST(NULL AS TEXT)".to_string()),
-            Some(KeyKind::Float) => ("CAST(NULL AS BIGINT)".to_string(), format!("k{slot}"), "CAST(NULL AS TEXT)".to_string()),
-            Some(KeyKind::Text) => ("CAST(NULL AS BIGINT)".to_string(), "CAST(NULL AS DOUBLE PRECISION)".to_string(), format!("k{slot}")),
-            None => ("CAST(NULL AS BIGINT)".to_string(), "CAST(NULL AS DOUBLE PRECISION)".to_string(), "CAST(NULL AS TEXT)".to_string()),
+            Some(KeyKind::Int) => {
+                (format!("k{slot}"), "CAST(NULL AS DOUBLE PRECISION)".to_string(), "CAST(NULL AS TEXT)".to_string())
+            }
+            Some(KeyKind::Float) => {
+                ("CAST(NULL AS BIGINT)".to_string(), format!("k{slot}"), "CAST(NULL AS TEXT)".to_string())
+            }
+            Some(KeyKind::Text) => {
+                ("CAST(NULL AS BIGINT)".to_string(), "CAST(NULL AS DOUBLE PRECISION)".to_string(), format!("k{slot}"))
+            }
+            None => (
+                "CAST(NULL AS BIGINT)".to_string(),
+                "CAST(NULL AS DOUBLE PRECISION)".to_string(),
+                "CAST(NULL AS TEXT)".to_string(),
+            ),
         };
-        sql.text = sql.text.replace(&format!("{{I{slot}}}"), &i).replace(&format!("{{F{slot}}}"), &f).replace(&format!("{{T{slot}}}"), &t);
+        sql.text = sql
+            .text
+            .replace(&format!("{{I{slot}}}"), &i)
+            .replace(&format!("{{F{slot}}}"), &f)
+            .replace(&format!("{{T{slot}}}"), &t);
     }
     let rows = run_sql!(conn, &sql, HitRow)?;
     Ok(rows
@@ -839,7 +909,10 @@ pub fn explain(conn: &mut AnyConnection, q: &Query) -> StoreResult<String> {
             query.load::<PgPlanRow>(c)?.into_iter().map(|r| r.plan).collect()
         }
         AnyConnection::Sqlite(c) => {
-            let text = format!("EXPLAIN QUERY PLAN {}", sql.text.replace("FALSE", "0").replace("{COLLATE}", "").replace("{NOIDX}", "+"));
+            let text = format!(
+                "EXPLAIN QUERY PLAN {}",
+                sql.text.replace("FALSE", "0").replace("{COLLATE}", "").replace("{NOIDX}", "+")
+            );
             let query = diesel::sql_query(text).into_boxed::<diesel::sqlite::Sqlite>();
             let query = bind_all!(query, &sql.binds);
             query.load::<SqlitePlanRow>(c)?.into_iter().map(|r| r.detail).collect()
@@ -847,4 +920,3 @@ pub fn explain(conn: &mut AnyConnection, q: &Query) -> StoreResult<String> {
     };
     Ok(lines.join("\n"))
 }
-

@@ -36,7 +36,12 @@ pub struct ActivityPage<'a> {
 
 /// A row as a line, `now_ms` being the time the page is made.
 pub fn line(row: &AuditRow, yours: bool, now_ms: i64) -> ActivityLine {
-    ActivityLine { text: sentence(row, yours), when: ago(now_ms, row.recorded), at: at(row.recorded), failed: row.status >= 400 }
+    ActivityLine {
+        text: sentence(row, yours),
+        when: ago(now_ms, row.recorded),
+        at: at(row.recorded),
+        failed: row.status >= 400,
+    }
 }
 
 /// "one measurement" style nouns for single writes, by type.
@@ -98,7 +103,10 @@ fn counted(row: &AuditRow, owner: &str) -> String {
     }
     let listed: usize = by_type.iter().map(|(_, n)| n).sum();
     if row.ref_total > listed as i64 {
-        let kinds: Vec<String> = by_type.iter().map(|(t, _)| if *t == "Patient" { "personal details".to_string() } else { noun(t) }).collect();
+        let kinds: Vec<String> = by_type
+            .iter()
+            .map(|(t, _)| if *t == "Patient" { "personal details".to_string() } else { noun(t) })
+            .collect();
         return format!("{} items: {} and more", row.ref_total, kinds.join("; "));
     }
     let parts: Vec<String> = by_type
@@ -124,14 +132,19 @@ pub fn sentence(row: &AuditRow, yours: bool) -> String {
     let found_any = row.ref_total > 0;
     match i {
         Interaction::Read => format!("Read {}", ty.map(|t| one_of(t, owner)).unwrap_or_else(|| "a record".into())),
-        Interaction::Vread => format!("Read an earlier version of {}", ty.map(|t| one_of(t, owner)).unwrap_or_else(|| "a record".into())),
+        Interaction::Vread => {
+            format!("Read an earlier version of {}", ty.map(|t| one_of(t, owner)).unwrap_or_else(|| "a record".into()))
+        }
         Interaction::SearchType | Interaction::SearchSystem if !found_any => match ty {
             Some(t) => format!("Looked for {} and found none", things(t, owner)),
             None => format!("Searched {owner} record and found nothing"),
         },
         Interaction::SearchType | Interaction::SearchSystem => format!("Read {}", counted(row, owner)),
         Interaction::HistoryInstance | Interaction::HistoryType => {
-            format!("Read the change history of {}", ty.map(|t| things(t, owner)).unwrap_or_else(|| format!("{owner} record")))
+            format!(
+                "Read the change history of {}",
+                ty.map(|t| things(t, owner)).unwrap_or_else(|| format!("{owner} record"))
+            )
         }
         Interaction::HistorySystem => format!("Read the change history of {owner} record"),
         Interaction::Operation if found_any => format!("Read {owner} whole health record ({} items)", row.ref_total),
@@ -152,13 +165,18 @@ fn one_of(t: &str, owner: &str) -> String {
 
 fn failed(i: Interaction, ty: Option<&str>, owner: &str, status: i32) -> String {
     let what = match i {
-        Interaction::Read | Interaction::Vread => format!("read {}", ty.map(|t| one_of(t, owner)).unwrap_or_else(|| "a record".into())),
+        Interaction::Read | Interaction::Vread => {
+            format!("read {}", ty.map(|t| one_of(t, owner)).unwrap_or_else(|| "a record".into()))
+        }
         Interaction::SearchType | Interaction::SearchSystem => match ty {
             Some(t) => format!("look through {}", things(t, owner)),
             None => format!("search {owner} record"),
         },
         Interaction::HistoryInstance | Interaction::HistoryType | Interaction::HistorySystem => {
-            format!("read the change history of {}", ty.map(|t| things(t, owner)).unwrap_or_else(|| format!("{owner} record")))
+            format!(
+                "read the change history of {}",
+                ty.map(|t| things(t, owner)).unwrap_or_else(|| format!("{owner} record"))
+            )
         }
         Interaction::Operation => format!("read {owner} whole health record"),
         Interaction::Create => format!("add {}", singular(ty, owner)),
@@ -229,13 +247,31 @@ mod tests {
             sentence(&row("search-type", Some("Observation"), 200, &format!("{obs} Patient/p"), 4), true),
             "Read 3 lab results, vital signs and other measurements, plus your personal details"
         );
-        assert_eq!(sentence(&row("search-type", Some("Goal"), 200, "", 0), true), "Looked for your health goals and found none");
-        assert_eq!(sentence(&row("create", Some("Observation"), 201, "Observation/9/_history/1", 1), true), "Added a measurement");
+        assert_eq!(
+            sentence(&row("search-type", Some("Goal"), 200, "", 0), true),
+            "Looked for your health goals and found none"
+        );
+        assert_eq!(
+            sentence(&row("create", Some("Observation"), 201, "Observation/9/_history/1", 1), true),
+            "Added a measurement"
+        );
         assert_eq!(sentence(&row("delete", Some("Appointment"), 204, "", 0), false), "Deleted an appointment");
-        assert_eq!(sentence(&row("read", Some("Patient"), 404, "", 0), true), "Tried to read your personal details (not found)");
-        assert_eq!(sentence(&row("update", Some("FamilyMemberHistory"), 200, "", 1), true), "Changed a family member history record");
-        assert_eq!(sentence(&row("search-type", Some("Observation"), 200, obs, 250), true), "Read 250 items: lab results, vital signs and other measurements and more");
-        assert_eq!(sentence(&row("operation", Some("Patient"), 200, obs, 3), true), "Read your whole health record (3 items)");
+        assert_eq!(
+            sentence(&row("read", Some("Patient"), 404, "", 0), true),
+            "Tried to read your personal details (not found)"
+        );
+        assert_eq!(
+            sentence(&row("update", Some("FamilyMemberHistory"), 200, "", 1), true),
+            "Changed a family member history record"
+        );
+        assert_eq!(
+            sentence(&row("search-type", Some("Observation"), 200, obs, 250), true),
+            "Read 250 items: lab results, vital signs and other measurements and more"
+        );
+        assert_eq!(
+            sentence(&row("operation", Some("Patient"), 200, obs, 3), true),
+            "Read your whole health record (3 items)"
+        );
     }
 
     #[test]

@@ -136,7 +136,10 @@ impl Outcome {
                 .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
                 .insert_header((header::CACHE_CONTROL, "no-store"))
                 .insert_header((header::X_FRAME_OPTIONS, "DENY"))
-                .insert_header(("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"))
+                .insert_header((
+                    "Content-Security-Policy",
+                    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+                ))
                 .body(body),
             Outcome::Redirect(location) => HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, location))

@@ -142,15 +142,31 @@ pub fn describe_other(scope: &str) -> Option<&'static str> {
 /// What a `*` scope is split into on the consent page, so the patient can untick whole kinds of data.
 /// Every served type is in exactly one group (a test checks it).
 pub const WILDCARD_GROUPS: &[(&str, &str, &[&str])] = &[
-    ("details", "personal details (name, birth date, contact details) and family contacts", &["Patient", "RelatedPerson"]),
-    ("results", "lab results, vital signs, test reports and images", &["Observation", "DiagnosticReport", "Specimen", "ImagingStudy", "Media"]),
+    (
+        "details",
+        "personal details (name, birth date, contact details) and family contacts",
+        &["Patient", "RelatedPerson"],
+    ),
+    (
+        "results",
+        "lab results, vital signs, test reports and images",
+        &["Observation", "DiagnosticReport", "Specimen", "ImagingStudy", "Media"],
+    ),
     ("visits", "appointments and visits", &["Appointment", "AppointmentResponse", "Encounter", "Schedule", "Slot"]),
     ("plans", "care plans, goals and care team", &["CarePlan", "Goal", "CareTeam", "ServiceRequest"]),
     ("problems", "health problems, allergies and procedures", &["Condition", "AllergyIntolerance", "Procedure"]),
-    ("medicines", "medicines and vaccinations", &["MedicationRequest", "MedicationDispense", "Medication", "Immunization"]),
+    (
+        "medicines",
+        "medicines and vaccinations",
+        &["MedicationRequest", "MedicationDispense", "Medication", "Immunization"],
+    ),
     ("documents", "documents, clinical notes and devices", &["DocumentReference", "Provenance", "Device"]),
     ("insurance", "insurance and billing", &["Coverage", "Claim", "ExplanationOfBenefit"]),
-    ("providers", "care providers (doctors, clinics, locations)", &["Practitioner", "PractitionerRole", "Organization", "Location", "Endpoint"]),
+    (
+        "providers",
+        "care providers (doctors, clinics, locations)",
+        &["Practitioner", "PractitionerRole", "Organization", "Location", "Endpoint"],
+    ),
     ("activity", "access history (which apps read what, and when)", &["AuditEvent"]),
 ];
 
@@ -177,14 +193,11 @@ pub fn wildcard_granted(scope_text: &str, ticked: &[&str]) -> Vec<String> {
         .collect()
 }
 
-
 /// A granted scope string in plain words, one line each. Per-type scopes that together make up one of
 /// the consent groups (what a patient granted after unticking some kinds of data) read as that group.
 pub fn grant_lines(scope: &str, whose: Whose) -> Vec<String> {
-    let parsed: Vec<(&str, Option<ResourceScope>)> = scope
-        .split_whitespace()
-        .map(|s| (s, crate::smart::scopes::parse_resource_scope(s).ok().flatten()))
-        .collect();
+    let parsed: Vec<(&str, Option<ResourceScope>)> =
+        scope.split_whitespace().map(|s| (s, crate::smart::scopes::parse_resource_scope(s).ok().flatten())).collect();
     let mut covered: Vec<&str> = Vec::new();
     let mut out: Vec<String> = Vec::new();
     let push = |line: String, out: &mut Vec<String>| {
@@ -200,7 +213,10 @@ pub fn grant_lines(scope: &str, whose: Whose) -> Vec<String> {
                     let same = |t: &str| {
                         parsed.iter().find(|(_, o)| {
                             o.as_ref().is_some_and(|o| {
-                                o.resource_type == t && o.context == r.context && o.perms == r.perms && o.filter.is_empty()
+                                o.resource_type == t
+                                    && o.context == r.context
+                                    && o.perms == r.perms
+                                    && o.filter.is_empty()
                             })
                         })
                     };
@@ -237,21 +253,37 @@ mod tests {
 
     #[test]
     fn sentences() {
-        let lab = "patient/Observation.rs?category=http://terminology.hl7.org/CodeSystem/observation-category|laboratory";
+        let lab =
+            "patient/Observation.rs?category=http://terminology.hl7.org/CodeSystem/observation-category|laboratory";
         assert_eq!(describe(&s(lab), Whose::Yours), "Read your lab results");
         assert_eq!(describe(&s("patient/Appointment.read"), Whose::Yours), "See your appointments");
-        assert_eq!(describe(&s("patient/MedicationRequest.cruds"), Whose::Yours), "Read, add to, change and delete your prescriptions");
-        assert_eq!(describe(&s("patient/AppointmentResponse.rs"), Whose::ThePatients), "Read this patient's appointment response records");
+        assert_eq!(
+            describe(&s("patient/MedicationRequest.cruds"), Whose::Yours),
+            "Read, add to, change and delete your prescriptions"
+        );
+        assert_eq!(
+            describe(&s("patient/AppointmentResponse.rs"), Whose::ThePatients),
+            "Read this patient's appointment response records"
+        );
         assert_eq!(describe(&s("user/*.rs"), Whose::Patients), "Read patients' whole health record");
         let choices = wildcard_choices("patient/*.rs", &s("patient/*.rs"), Whose::Yours);
-        assert!(choices.iter().any(|(_, w)| w == "Read your lab results, vital signs, test reports and images"), "{choices:?}");
+        assert!(
+            choices.iter().any(|(_, w)| w == "Read your lab results, vital signs, test reports and images"),
+            "{choices:?}"
+        );
         let all: Vec<&str> = choices.iter().map(|(v, _)| v.as_str()).collect();
         assert_eq!(wildcard_granted("patient/*.rs", &all), vec!["patient/*.rs"]);
         let some: Vec<&str> = all.iter().copied().filter(|v| !v.ends_with("#insurance")).collect();
         let granted = wildcard_granted("patient/*.rs", &some);
-        assert!(granted.contains(&"patient/Observation.rs".to_string()) && !granted.iter().any(|g| g.contains("Claim")), "{granted:?}");
+        assert!(
+            granted.contains(&"patient/Observation.rs".to_string()) && !granted.iter().any(|g| g.contains("Claim")),
+            "{granted:?}"
+        );
         let lines = grant_lines(&granted.join(" "), Whose::Yours);
-        assert!(lines.contains(&"Read your lab results, vital signs, test reports and images".to_string()), "{lines:?}");
+        assert!(
+            lines.contains(&"Read your lab results, vital signs, test reports and images".to_string()),
+            "{lines:?}"
+        );
         assert!(!lines.iter().any(|l| l.contains("specimen")), "{lines:?}");
         for t in crate::fhir::types::SUPPORTED_TYPES {
             let n = WILDCARD_GROUPS.iter().filter(|(_, _, types)| types.contains(t)).count();

@@ -33,7 +33,8 @@ fn events(bundle: &Value) -> Vec<Value> {
 }
 
 fn valid(e: &Value) {
-    bedside_model::validate_json(e.to_string().as_bytes()).unwrap_or_else(|err| panic!("invalid AuditEvent ({err:?}): {e}"));
+    bedside_model::validate_json(e.to_string().as_bytes())
+        .unwrap_or_else(|err| panic!("invalid AuditEvent ({err:?}): {e}"));
     assert_eq!(bedside::fhir::validate::validate_values(e), vec![], "{e}");
 }
 
@@ -53,8 +54,12 @@ fn an_apps_reads_show_up_in_plain_words_and_as_audit_events() {
     app.create(&observation(&me, "71"));
     let (at, client) = connected_app(&app, &me, "launch/patient patient/*.rs offline_access");
     app.get(&format!("/Patient/{me}"), &at).expect(200);
-    assert_eq!(app.get(&format!("/Observation?patient={me}"), &at).expect(200).json()["entry"].as_array().unwrap().len(), 2);
-    let form = app.req("POST", "/Condition/_search", Some(&at)).header("content-type", "application/x-www-form-urlencoded");
+    assert_eq!(
+        app.get(&format!("/Observation?patient={me}"), &at).expect(200).json()["entry"].as_array().unwrap().len(),
+        2
+    );
+    let form =
+        app.req("POST", "/Condition/_search", Some(&at)).header("content-type", "application/x-www-form-urlencoded");
     app.send(form.body("clinical-status=active")).expect(200);
     app.get("/Observation/nope", &at).expect(404);
     assert!(app.state.audit().flush());
@@ -107,7 +112,9 @@ fn an_apps_reads_show_up_in_plain_words_and_as_audit_events() {
     assert_eq!(search["action"], "E");
     assert_eq!(what(search).iter().filter(|r| r.starts_with("Observation/")).count(), 2);
     let query = search["entity"].as_array().unwrap().iter().find(|x| x["role"]["code"] == "24").unwrap();
-    let text = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(query["query"].as_str().unwrap()).unwrap()).unwrap();
+    let text =
+        String::from_utf8(base64::engine::general_purpose::STANDARD.decode(query["query"].as_str().unwrap()).unwrap())
+            .unwrap();
     assert_eq!(text, format!("/fhir/Observation?patient={me}"));
     // One by id, in XML too.
     let id = read["id"].as_str().unwrap();
@@ -120,14 +127,24 @@ fn an_apps_reads_show_up_in_plain_words_and_as_audit_events() {
     assert!(app.state.audit().flush());
     let page1 = app.get(&format!("/AuditEvent?patient={me}&client={client}&_count=3"), &at).expect(200).json();
     assert_eq!(events(&page1).len(), 3);
-    let next = page1["link"].as_array().unwrap().iter().find(|l| l["relation"] == "next").unwrap()["url"].as_str().unwrap().to_string();
+    let next = page1["link"].as_array().unwrap().iter().find(|l| l["relation"] == "next").unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let page2 = app.get(&next, &at).expect(200).json();
     assert_eq!(events(&page2).len(), 1, "{page2}");
     assert_eq!(events(&page2)[0]["id"], read["id"]);
     // Dates.
-    assert_eq!(events(&app.get(&format!("/AuditEvent?client={client}&date=ge2020-01-01"), &at).expect(200).json()).len(), 4);
-    assert_eq!(events(&app.get(&format!("/AuditEvent?client={client}&date=lt2020-01-01"), &at).expect(200).json()).len(), 0);
-    let counted = app.get(&format!("/AuditEvent?client={client}&patient:missing=false&_summary=count"), &at).expect(200).json();
+    assert_eq!(
+        events(&app.get(&format!("/AuditEvent?client={client}&date=ge2020-01-01"), &at).expect(200).json()).len(),
+        4
+    );
+    assert_eq!(
+        events(&app.get(&format!("/AuditEvent?client={client}&date=lt2020-01-01"), &at).expect(200).json()).len(),
+        0
+    );
+    let counted =
+        app.get(&format!("/AuditEvent?client={client}&patient:missing=false&_summary=count"), &at).expect(200).json();
     assert_eq!((counted["total"].as_i64(), counted.get("entry")), (Some(4), None));
     app.get("/AuditEvent?date=yesterday", &at).expect(400);
     app.get("/AuditEvent?outcome=0", &at).expect(400);
@@ -169,8 +186,12 @@ fn another_patients_log_is_invisible() {
 fn writes_and_bundle_entries_are_logged_and_audit_events_cannot_be_written() {
     let app = TestApp::new();
     let me = app.create(&patient("Writer"));
-    let (at, client) = connected_app(&app, &me, "launch/patient patient/Observation.cruds patient/Patient.rs patient/AuditEvent.rs");
-    let id = app.post_json("/Observation", &at, &observation(&me, "80")).expect(201).json()["id"].as_str().unwrap().to_string();
+    let (at, client) =
+        connected_app(&app, &me, "launch/patient patient/Observation.cruds patient/Patient.rs patient/AuditEvent.rs");
+    let id = app.post_json("/Observation", &at, &observation(&me, "80")).expect(201).json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let mut changed = observation(&me, "81");
     changed["id"] = json!(id);
     app.put_json(&format!("/Observation/{id}"), &at, &changed).expect(200);
@@ -188,8 +209,12 @@ fn writes_and_bundle_entries_are_logged_and_audit_events_cannot_be_written() {
         app.post_json("/AuditEvent", &admin, &ae),
         app.put_json("/AuditEvent/1", &admin, &ae),
         app.delete("/AuditEvent/1", &admin),
-        app.post_json("/", &admin, &json!({"resourceType": "Bundle", "type": "transaction",
-            "entry": [{"resource": ae, "request": {"method": "POST", "url": "AuditEvent"}}]})),
+        app.post_json(
+            "/",
+            &admin,
+            &json!({"resourceType": "Bundle", "type": "transaction",
+            "entry": [{"resource": ae, "request": {"method": "POST", "url": "AuditEvent"}}]}),
+        ),
     ] {
         assert_eq!(r.status, 405, "{}", r.text());
         assert_eq!(r.json()["resourceType"], "OperationOutcome");
@@ -205,7 +230,8 @@ fn writes_and_bundle_entries_are_logged_and_audit_events_cannot_be_written() {
     assert!(what(&list[4]).contains(&format!("Observation/{id}/_history/1")), "{}", list[4]);
     assert!(what(&list[2]).contains(&format!("Observation/{id}")), "{}", list[2]);
     let (_, page) = manage_page(&app, "pat");
-    for line in ["Added a measurement", "Changed a measurement", "Deleted a measurement", "Read your personal details"] {
+    for line in ["Added a measurement", "Changed a measurement", "Deleted a measurement", "Read your personal details"]
+    {
         assert!(page.contains(line), "{line:?} missing from {page}");
     }
 }
@@ -269,6 +295,7 @@ fn user_and_system_tokens_are_logged_against_each_patient_they_read() {
     assert_eq!(codes, ["read", "search-type"]);
     let params: Vec<&str> = ae["searchParam"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert_eq!(params, ["patient", "date", "agent", "client"]);
-    let patient_res = cs["rest"][0]["resource"].as_array().unwrap().iter().find(|r| r["type"] == "Patient").unwrap().clone();
+    let patient_res =
+        cs["rest"][0]["resource"].as_array().unwrap().iter().find(|r| r["type"] == "Patient").unwrap().clone();
     assert!(!patient_res["searchRevInclude"].to_string().contains("AuditEvent"));
 }

@@ -64,7 +64,8 @@ fn alg_none_and_hs256_are_refused() {
     let public = app.state.keys.es256.public_jwk.to_string();
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
     header.kid = Some(app.state.keys.es256.kid.clone());
-    let hs = jsonwebtoken::encode(&header, &claims, &jsonwebtoken::EncodingKey::from_secret(public.as_bytes())).unwrap();
+    let hs =
+        jsonwebtoken::encode(&header, &claims, &jsonwebtoken::EncodingKey::from_secret(public.as_bytes())).unwrap();
     app.get("/Patient", &hs).expect(401);
 }
 
@@ -74,7 +75,13 @@ fn token_for_another_server_is_401() {
     let other = bedside::smart::token::issue(
         &app.state.keys,
         "http://elsewhere.example/fhir",
-        &TokenRequest { subject: "s".into(), client_id: "c".into(), scope: "system/*.*".into(), lifetime_secs: 60, ..Default::default() },
+        &TokenRequest {
+            subject: "s".into(),
+            client_id: "c".into(),
+            scope: "system/*.*".into(),
+            lifetime_secs: 60,
+            ..Default::default()
+        },
     )
     .unwrap()
     .0;

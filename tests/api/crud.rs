@@ -204,8 +204,12 @@ fn json_patch() {
             .body(bad_test.to_string()),
     )
     .expect(422);
-    app.send(app.req("PATCH", &format!("/Patient/{id}"), Some(&t)).header("content-type", "application/fhir+json").body("{}"))
-        .expect(415);
+    app.send(
+        app.req("PATCH", &format!("/Patient/{id}"), Some(&t))
+            .header("content-type", "application/fhir+json")
+            .body("{}"),
+    )
+    .expect(415);
     assert_eq!(app.get(&format!("/Patient/{id}"), &t).json()["meta"]["versionId"], "2");
 }
 

@@ -28,7 +28,12 @@ fn round_trip(app: &TestApp, path: &Path) {
     let r = app.put_json(&format!("/{t}/{id}"), &app.admin(), &original);
     assert!(r.status == 201 || r.status == 200, "{}: {} {}", path.display(), r.status, r.text());
     let read = app.get(&format!("/{t}/{id}"), &app.admin()).expect(200).json();
-    assert_eq!(strip_server_fields(read), strip_server_fields(original), "{} changed in the round trip", path.display());
+    assert_eq!(
+        strip_server_fields(read),
+        strip_server_fields(original),
+        "{} changed in the round trip",
+        path.display()
+    );
 }
 
 #[test]

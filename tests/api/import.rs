@@ -7,7 +7,6 @@ use bedside::import::import_paths;
 
 use crate::support::{shared_data, TestApp};
 
-
 #[test]
 fn import_reports_bad_files_and_keeps_going() {
     let app = TestApp::new();
@@ -75,7 +74,14 @@ fn all_synthea_bundles_load_completely() {
     assert!(report.failed_files.is_empty(), "{:?}", report.failed_files);
     assert_eq!(report.files, 40);
     // Counts from shared/data/SOURCES.md.
-    for (t, n) in [("Patient", 40), ("Observation", 5278), ("Encounter", 849), ("CarePlan", 122), ("Claim", 1045), ("ExplanationOfBenefit", 849)] {
+    for (t, n) in [
+        ("Patient", 40),
+        ("Observation", 5278),
+        ("Encounter", 849),
+        ("CarePlan", 122),
+        ("Claim", 1045),
+        ("ExplanationOfBenefit", 849),
+    ] {
         assert_eq!(report.counts.get(t), Some(&n), "{t}");
         let s = app.get(&format!("/{t}?_count=0"), &app.admin()).expect(200).json();
         assert_eq!(s["total"], n, "{t} searchable total");
@@ -97,24 +103,40 @@ fn search_matches_the_data(app: &TestApp, dir: &std::path::Path) {
         resources.extend(b["entry"].as_array().unwrap().iter().map(|e| e["resource"].clone()));
     }
     let of = |t: &'static str| resources.iter().filter(move |r| r["resourceType"] == t);
-    let total = |q: &str| app.get(&format!("{q}&_count=0"), &app.admin()).expect(200).json()["total"].as_i64().unwrap() as usize;
+    let total = |q: &str| {
+        app.get(&format!("{q}&_count=0"), &app.admin()).expect(200).json()["total"].as_i64().unwrap() as usize
+    };
     let has_coding = |cc: &serde_json::Value, system: &str, code: &str| {
         cc["coding"].as_array().into_iter().flatten().any(|c| c["system"] == system && c["code"] == code)
     };
     assert_eq!(total("/Patient?gender=female"), of("Patient").filter(|p| p["gender"] == "female").count());
-    assert_eq!(total("/Patient?birthdate=lt1950"), of("Patient").filter(|p| p["birthDate"].as_str().unwrap() < "1950").count());
+    assert_eq!(
+        total("/Patient?birthdate=lt1950"),
+        of("Patient").filter(|p| p["birthDate"].as_str().unwrap() < "1950").count()
+    );
     assert_eq!(total("/Patient?deceased=true"), of("Patient").filter(|p| p.get("deceasedDateTime").is_some()).count());
     for code in ["8302-2", "29463-7", "4548-4", "72514-3"] {
         let n = of("Observation").filter(|o| has_coding(&o["code"], "http://loinc.org", code)).count();
         assert_eq!(total(&format!("/Observation?code=http://loinc.org|{code}")), n, "code {code}");
     }
     let vitals = of("Observation")
-        .filter(|o| o["category"].as_array().into_iter().flatten().any(|c| has_coding(c, "http://terminology.hl7.org/CodeSystem/observation-category", "vital-signs")))
+        .filter(|o| {
+            o["category"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|c| has_coding(c, "http://terminology.hl7.org/CodeSystem/observation-category", "vital-signs"))
+        })
         .count();
     assert_eq!(total("/Observation?category=vital-signs"), vitals);
     let cutoff = time::OffsetDateTime::parse("2015-01-01T00:00:00Z", &Rfc3339).unwrap();
     let recent = of("Observation")
-        .filter(|o| o["effectiveDateTime"].as_str().and_then(|d| time::OffsetDateTime::parse(d, &Rfc3339).ok()).is_some_and(|d| d >= cutoff))
+        .filter(|o| {
+            o["effectiveDateTime"]
+                .as_str()
+                .and_then(|d| time::OffsetDateTime::parse(d, &Rfc3339).ok())
+                .is_some_and(|d| d >= cutoff)
+        })
         .count();
     assert_eq!(total("/Observation?date=ge2015-01-01T00:00:00Z"), recent);
     let ambulatory = of("Encounter").filter(|e| e["class"]["code"] == "AMB").count();
@@ -125,7 +147,9 @@ fn search_matches_the_data(app: &TestApp, dir: &std::path::Path) {
     let found = app.get(&format!("/Patient?identifier={synthea_id}"), &app.admin()).expect(200).json();
     assert_eq!(found["total"], 1);
     let pid = found["entry"][0]["resource"]["id"].as_str().unwrap().to_string();
-    let mine = of("Observation").filter(|o| o["subject"]["reference"].as_str() == Some(&format!("urn:uuid:{}", p0["id"].as_str().unwrap()))).count();
+    let mine = of("Observation")
+        .filter(|o| o["subject"]["reference"].as_str() == Some(&format!("urn:uuid:{}", p0["id"].as_str().unwrap())))
+        .count();
     assert_eq!(total(&format!("/Observation?patient={pid}")), mine);
     let t = app.token("patient/*.read", Some(&pid));
     let own = app.get("/Observation?_count=0", &t).expect(200).json()["total"].as_i64().unwrap() as usize;
@@ -183,13 +207,25 @@ fn bench_runs_and_reports_plans() {
         Some(_) => {
             // The bench loads into the database it is given; use a TestApp's fresh database.
             let app = TestApp::new();
-            let out = bedside::bench::run(&bedside::bench::BenchArgs { data: data.join("synthea"), patients: 2, database_url: app.db_url.clone(), repeat: 1 }).unwrap();
+            let out = bedside::bench::run(&bedside::bench::BenchArgs {
+                data: data.join("synthea"),
+                patients: 2,
+                database_url: app.db_url.clone(),
+                repeat: 1,
+            })
+            .unwrap();
             assert!(out.contains("page 20 / page 1") && out.contains("Query plans"), "{out}");
             return;
         }
         None => dir.path().join("bench.db").to_string_lossy().into_owned(),
     };
-    let out = bedside::bench::run(&bedside::bench::BenchArgs { data: data.join("synthea"), patients: 2, database_url: url, repeat: 1 }).unwrap();
+    let out = bedside::bench::run(&bedside::bench::BenchArgs {
+        data: data.join("synthea"),
+        patients: 2,
+        database_url: url,
+        repeat: 1,
+    })
+    .unwrap();
     assert!(out.contains("× baseline"), "{out}");
     assert!(out.contains("idx_string_lookup") || out.contains("idx_string"), "plans show the index: {out}");
 }

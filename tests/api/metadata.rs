@@ -17,7 +17,8 @@ fn capability_statement_matches_what_is_served() {
         assert!(types.contains(&t));
     }
     let obs = resources.iter().find(|r| r["type"] == "Observation").unwrap();
-    let params: Vec<&str> = obs["searchParam"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    let params: Vec<&str> =
+        obs["searchParam"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     for p in ["patient", "code", "category", "date", "_id", "_lastUpdated"] {
         assert!(params.contains(&p), "Observation searchParam {p} missing: {params:?}");
     }
@@ -52,7 +53,10 @@ fn health_endpoints() {
 fn search_parameter_doc_is_generated_from_the_registry() {
     let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/search-parameters.md")).unwrap();
     let generated = bedside::fhir::capability::search_parameters_markdown();
-    assert!(committed == generated, "docs/search-parameters.md is stale: run `cargo run -q -- search-params > docs/search-parameters.md`");
+    assert!(
+        committed == generated,
+        "docs/search-parameters.md is stale: run `cargo run -q -- search-params > docs/search-parameters.md`"
+    );
     // Every parameter in the doc is advertised for its type and accepted by the search.
     let app = TestApp::new();
     let t = app.admin();

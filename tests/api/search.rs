@@ -47,7 +47,10 @@ fn tampered_cursor_is_400_and_unknown_param_is_400() {
         app.create(&patient(&format!("C{i}")));
     }
     let p = app.get("/Patient?_count=1", &t).expect(200).json();
-    let next = p["link"].as_array().unwrap().iter().find(|l| l["relation"] == "next").unwrap()["url"].as_str().unwrap().to_string();
+    let next = p["link"].as_array().unwrap().iter().find(|l| l["relation"] == "next").unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let tampered = next.replace("_cursor=", "_cursor=x");
     app.get(&tampered, &t).expect(400);
     let r = app.get("/Patient?bogus=1", &t).expect(400).json();
@@ -103,13 +106,22 @@ fn put(app: &TestApp, body: serde_json::Value) {
 /// A fixed, hand-made data set with the edge cases the R4 search spec talks about.
 fn edge_cases() -> TestApp {
     let app = TestApp::new();
-    put(&app, json!({"resourceType": "Patient", "id": "p1", "name": [{"family": "Zoë", "given": ["Ann", "Marie"]}],
+    put(
+        &app,
+        json!({"resourceType": "Patient", "id": "p1", "name": [{"family": "Zoë", "given": ["Ann", "Marie"]}],
         "gender": "female", "birthDate": "1980", "identifier": [{"system": "urn:a", "value": "1"}, {"system": "urn:b", "value": "X-9"}],
         "telecom": [{"system": "phone", "value": "555-0101"}], "address": [{"city": "Springfield", "postalCode": "01101"}],
-        "meta": {"profile": ["http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient"], "tag": [{"system": "urn:t", "code": "vip"}]}}));
-    put(&app, json!({"resourceType": "Patient", "id": "p2", "name": [{"family": "Zoeller"}], "gender": "male", "birthDate": "1980-04"}));
-    put(&app, json!({"resourceType": "Patient", "id": "p3", "name": [{"family": "Adams", "text": "Jo Adams"}], "gender": "male", "birthDate": "1999-12-31",
-        "generalPractitioner": [{"reference": "Practitioner/dr1"}]}));
+        "meta": {"profile": ["http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient"], "tag": [{"system": "urn:t", "code": "vip"}]}}),
+    );
+    put(
+        &app,
+        json!({"resourceType": "Patient", "id": "p2", "name": [{"family": "Zoeller"}], "gender": "male", "birthDate": "1980-04"}),
+    );
+    put(
+        &app,
+        json!({"resourceType": "Patient", "id": "p3", "name": [{"family": "Adams", "text": "Jo Adams"}], "gender": "male", "birthDate": "1999-12-31",
+        "generalPractitioner": [{"reference": "Practitioner/dr1"}]}),
+    );
     put(&app, json!({"resourceType": "Practitioner", "id": "dr1", "name": [{"family": "House"}]}));
     let obs = |id: &str, patient: &str, when: serde_json::Value, value: &str, code: &str, cat: &str| {
         let mut o = json!({"resourceType": "Observation", "id": id, "status": "final",
@@ -126,10 +138,26 @@ fn edge_cases() -> TestApp {
         }
         o
     };
-    put(&app, obs("o1", "p1", json!({"effectiveDateTime": "2024-05-01T23:30:00-05:00"}), "5.4", "29463-7", "vital-signs"));
+    put(
+        &app,
+        obs("o1", "p1", json!({"effectiveDateTime": "2024-05-01T23:30:00-05:00"}), "5.4", "29463-7", "vital-signs"),
+    );
     put(&app, obs("o2", "p1", json!({"effectiveDateTime": "2024-05-01"}), "70", "29463-7", "vital-signs"));
-    put(&app, obs("o3", "p1", json!({"effectivePeriod": {"start": "2023-01-01T00:00:00Z"}}), "100.0", "2339-0", "laboratory"));
-    put(&app, obs("o4", "p2", json!({"effectivePeriod": {"start": "2022-06-01T00:00:00Z", "end": "2022-06-30T00:00:00Z"}}), "", "2339-0", "laboratory"));
+    put(
+        &app,
+        obs("o3", "p1", json!({"effectivePeriod": {"start": "2023-01-01T00:00:00Z"}}), "100.0", "2339-0", "laboratory"),
+    );
+    put(
+        &app,
+        obs(
+            "o4",
+            "p2",
+            json!({"effectivePeriod": {"start": "2022-06-01T00:00:00Z", "end": "2022-06-30T00:00:00Z"}}),
+            "",
+            "2339-0",
+            "laboratory",
+        ),
+    );
     put(&app, obs("o5", "p3", json!({}), "80", "8302-2", "vital-signs"));
     app
 }
@@ -165,7 +193,10 @@ fn token_search_semantics() {
     assert_eq!(ids(&app.get("/Patient?telecom=555-0101", &t).json()), ["p1"]);
     assert_eq!(ids(&app.get("/Patient?phone=555-0101", &t).json()), ["p1"]);
     assert_eq!(ids(&app.get("/Patient?_tag=urn:t|vip", &t).json()), ["p1"]);
-    assert_eq!(ids(&app.get("/Patient?_profile=http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient", &t).json()), ["p1"]);
+    assert_eq!(
+        ids(&app.get("/Patient?_profile=http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient", &t).json()),
+        ["p1"]
+    );
     assert_eq!(ids(&app.get("/Patient?_profile:below=http://hl7.org/fhir/us/core", &t).json()), ["p1"]);
     assert_eq!(ids(&app.get("/Observation?value-quantity:missing=true", &t).json()), ["o4"]);
     assert_eq!(ids(&app.get("/Observation?date:missing=true", &t).json()), ["o5"]);
@@ -185,7 +216,11 @@ fn date_search_semantics() {
     assert_eq!(ids(&app.get("/Patient?birthdate=ne1980", &t).json()), ["p3"]);
     assert_eq!(ids(&app.get("/Patient?birthdate=gt1990", &t).json()), ["p3"]);
     assert_eq!(ids(&app.get("/Patient?birthdate=lt1980-06", &t).json()), ["p1", "p2"]);
-    assert_eq!(ids(&app.get("/Patient?birthdate=ge1980-04-01", &t).json()), ["p1", "p2", "p3"], "1980 and 1980-04 extend above the day");
+    assert_eq!(
+        ids(&app.get("/Patient?birthdate=ge1980-04-01", &t).json()),
+        ["p1", "p2", "p3"],
+        "1980 and 1980-04 extend above the day"
+    );
     assert_eq!(ids(&app.get("/Patient?birthdate=ge1980-05", &t).json()), ["p1", "p3"], "1980-04 ends before");
     assert_eq!(ids(&app.get("/Patient?birthdate=le1980-04-30", &t).json()), ["p1", "p2"]);
     assert_eq!(ids(&app.get("/Patient?birthdate=sa1980-12-31", &t).json()), ["p3"]);
@@ -210,7 +245,10 @@ fn quantity_and_reference_search() {
     assert_eq!(ids(&app.get("/Observation?value-quantity=5.40", &t).json()), ["o1"]);
     assert_eq!(ids(&app.get("/Observation?value-quantity=100", &t).json()), ["o3"]);
     assert_eq!(ids(&app.get("/Observation?value-quantity=gt70", &t).json()), ["o3", "o5"]);
-    assert_eq!(ids(&app.get("/Observation?value-quantity=ge70|http://unitsofmeasure.org|kg", &t).json()), ["o2", "o3", "o5"]);
+    assert_eq!(
+        ids(&app.get("/Observation?value-quantity=ge70|http://unitsofmeasure.org|kg", &t).json()),
+        ["o2", "o3", "o5"]
+    );
     assert_eq!(ids(&app.get("/Observation?value-quantity=lt10||kg", &t).json()), ["o1"]);
     assert_eq!(ids(&app.get("/Observation?value-quantity=ge70|urn:other|kg", &t).json()), Vec::<String>::new());
     app.get("/Observation?value-quantity=abc", &t).expect(400);
@@ -229,7 +267,11 @@ fn chaining_and_reverse_chaining() {
     let t = app.admin();
     assert_eq!(ids(&app.get("/Observation?subject:Patient.name=zoe", &t).json()), ["o1", "o2", "o3", "o4"]);
     assert_eq!(ids(&app.get("/Observation?patient.gender=male", &t).json()), ["o4", "o5"]);
-    assert_eq!(ids(&app.get("/Observation?patient.general-practitioner:Practitioner.name=house", &t).json()), ["o5"], "two-level chain");
+    assert_eq!(
+        ids(&app.get("/Observation?patient.general-practitioner:Practitioner.name=house", &t).json()),
+        ["o5"],
+        "two-level chain"
+    );
     assert_eq!(ids(&app.get("/Patient?_has:Observation:patient:code=2339-0", &t).json()), ["p1", "p2"]);
     assert_eq!(ids(&app.get("/Patient?_has:Observation:patient:category=vital-signs&gender=male", &t).json()), ["p3"]);
     app.get("/Observation?subject.name=zoe", &t).expect(400); // ambiguous target type
@@ -242,7 +284,10 @@ fn sort_and_paging_through_sorted_results() {
     let app = edge_cases();
     let t = app.admin();
     let by_birth = app.get("/Patient?_sort=birthdate", &t).json();
-    assert_eq!(by_birth["entry"].as_array().unwrap().iter().map(|e| e["resource"]["id"].as_str().unwrap()).collect::<Vec<_>>(), ["p1", "p2", "p3"]);
+    assert_eq!(
+        by_birth["entry"].as_array().unwrap().iter().map(|e| e["resource"]["id"].as_str().unwrap()).collect::<Vec<_>>(),
+        ["p1", "p2", "p3"]
+    );
     let desc = app.get("/Patient?_sort=-birthdate", &t).json();
     assert_eq!(desc["entry"][0]["resource"]["id"], "p3");
     let by_family = app.get("/Patient?_sort=family", &t).json();
@@ -262,7 +307,8 @@ fn sort_and_paging_through_sorted_results() {
     }
     assert_eq!(order, ["o3", "o1", "o2", "o4", "o5"]);
     let multi = app.get("/Observation?_sort=category,-date", &t).json();
-    let got: Vec<&str> = multi["entry"].as_array().unwrap().iter().map(|e| e["resource"]["id"].as_str().unwrap()).collect();
+    let got: Vec<&str> =
+        multi["entry"].as_array().unwrap().iter().map(|e| e["resource"]["id"].as_str().unwrap()).collect();
     assert_eq!(got, ["o3", "o4", "o1", "o2", "o5"]);
     app.get("/Observation?_sort=subject", &t).expect(400);
 }
@@ -272,13 +318,22 @@ fn includes_and_result_shaping() {
     let app = edge_cases();
     let t = app.admin();
     let b = app.get("/Observation?_id=o5&_include=Observation:subject&_include=Observation:performer", &t).json();
-    let modes: Vec<(String, String)> = b["entry"].as_array().unwrap().iter()
-        .map(|e| (e["search"]["mode"].as_str().unwrap().to_string(), e["resource"]["id"].as_str().unwrap().to_string())).collect();
-    assert!(modes.contains(&("include".into(), "p3".into())) && modes.contains(&("include".into(), "dr1".into())), "{modes:?}");
+    let modes: Vec<(String, String)> = b["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["search"]["mode"].as_str().unwrap().to_string(), e["resource"]["id"].as_str().unwrap().to_string()))
+        .collect();
+    assert!(
+        modes.contains(&("include".into(), "p3".into())) && modes.contains(&("include".into(), "dr1".into())),
+        "{modes:?}"
+    );
     assert_eq!(b["total"], 1, "total counts matches only");
     let rev = app.get("/Patient?_id=p1&_revinclude=Observation:subject", &t).json();
     assert_eq!(rev["entry"].as_array().unwrap().len(), 4);
-    let iter = app.get("/Observation?_id=o5&_include=Observation:subject&_include:iterate=Patient:general-practitioner", &t).json();
+    let iter = app
+        .get("/Observation?_id=o5&_include=Observation:subject&_include:iterate=Patient:general-practitioner", &t)
+        .json();
     assert!(iter.to_string().contains("\"dr1\""));
     let wild = app.get("/Observation?_id=o5&_include=Observation:*", &t).json();
     assert_eq!(wild["entry"].as_array().unwrap().len(), 3);
@@ -302,8 +357,11 @@ fn includes_and_result_shaping() {
 fn includes_respect_the_patient_compartment() {
     let app = edge_cases();
     // o5 (patient p3) has performer dr1; make an observation of p1 that points at p2 as performer.
-    put(&app, json!({"resourceType": "Observation", "id": "o6", "status": "final", "code": {"text": "x"},
-        "subject": {"reference": "Patient/p1"}, "performer": [{"reference": "Patient/p2"}]}));
+    put(
+        &app,
+        json!({"resourceType": "Observation", "id": "o6", "status": "final", "code": {"text": "x"},
+        "subject": {"reference": "Patient/p1"}, "performer": [{"reference": "Patient/p2"}]}),
+    );
     let t = app.token("patient/*.read", Some("p1"));
     let b = app.get("/Observation?_id=o6&_include=Observation:performer", &t).expect(200).json();
     assert_eq!(b["entry"].as_array().unwrap().len(), 1, "p2 must not be included: {b}");
@@ -321,9 +379,13 @@ fn system_search_and_lenient_handling() {
     let b = app.get("?_type=Patient,Practitioner&_id=p1,dr1", &t).expect(200).json();
     assert_eq!(ids(&b), ["dr1", "p1"]);
     app.get("?_type=Patient,Observation&gender=male", &t).expect(400);
-    let lenient = app.send(app.req("GET", "/Patient?bogus=1&gender=male", Some(&t)).header("prefer", "handling=lenient")).expect(200).json();
+    let lenient = app
+        .send(app.req("GET", "/Patient?bogus=1&gender=male", Some(&t)).header("prefer", "handling=lenient"))
+        .expect(200)
+        .json();
     assert_eq!(ids(&lenient), ["p2", "p3"]);
-    let outcome = lenient["entry"].as_array().unwrap().iter().find(|e| e["search"]["mode"] == "outcome").expect("outcome entry");
+    let outcome =
+        lenient["entry"].as_array().unwrap().iter().find(|e| e["search"]["mode"] == "outcome").expect("outcome entry");
     assert!(outcome["resource"].to_string().contains("bogus"));
     assert!(!lenient["link"][0]["url"].as_str().unwrap().contains("bogus"), "self link shows what was used");
 }
@@ -334,16 +396,28 @@ fn meta_parameters() {
     let t = app.admin();
     let p1 = app.get("/Patient/p1", &t).json();
     let updated = p1["meta"]["lastUpdated"].as_str().unwrap().to_string();
-    assert_eq!(ids(&app.get(&format!("/Patient?_lastUpdated=ge{}&_id=p1,p2", &updated[..19]), &t).json()), ["p1", "p2"]);
+    assert_eq!(
+        ids(&app.get(&format!("/Patient?_lastUpdated=ge{}&_id=p1,p2", &updated[..19]), &t).json()),
+        ["p1", "p2"]
+    );
     assert_eq!(ids(&app.get("/Patient?_lastUpdated=lt2000-01-01", &t).json()), Vec::<String>::new());
     assert_eq!(app.get("/Patient?_lastUpdated=gt2000-01-01&_count=0", &t).json()["total"], 3);
     // A CarePlan's activity.reference points at Appointments: revinclude from the appointment side.
-    put(&app, json!({"resourceType": "Appointment", "id": "a1", "status": "booked",
-        "participant": [{"actor": {"reference": "Patient/p1"}, "status": "accepted"}]}));
-    put(&app, json!({"resourceType": "CarePlan", "id": "cp1", "status": "active", "intent": "plan",
-        "subject": {"reference": "Patient/p1"}, "activity": [{"reference": {"reference": "Appointment/a1"}}]}));
+    put(
+        &app,
+        json!({"resourceType": "Appointment", "id": "a1", "status": "booked",
+        "participant": [{"actor": {"reference": "Patient/p1"}, "status": "accepted"}]}),
+    );
+    put(
+        &app,
+        json!({"resourceType": "CarePlan", "id": "cp1", "status": "active", "intent": "plan",
+        "subject": {"reference": "Patient/p1"}, "activity": [{"reference": {"reference": "Appointment/a1"}}]}),
+    );
     let b = app.get("/CarePlan?patient=p1&status=active&_include=CarePlan:activity-reference", &t).json();
-    assert!(b["entry"].as_array().unwrap().iter().any(|e| e["search"]["mode"] == "include" && e["resource"]["id"] == "a1"), "{b}");
+    assert!(
+        b["entry"].as_array().unwrap().iter().any(|e| e["search"]["mode"] == "include" && e["resource"]["id"] == "a1"),
+        "{b}"
+    );
     assert_eq!(ids(&app.get("/Appointment?patient=p1&status=booked", &t).json()), ["a1"]);
     assert_eq!(ids(&app.get("/CarePlan?activity-reference=Appointment/a1", &t).json()), ["cp1"]);
 }
@@ -353,7 +427,8 @@ fn patient_everything() {
     let app = edge_cases();
     let t = app.admin();
     let b = app.get("/Patient/p1/$everything", &t).expect(200).json();
-    let got: Vec<String> = b["entry"].as_array().unwrap().iter().map(|e| e["resource"]["id"].as_str().unwrap().to_string()).collect();
+    let got: Vec<String> =
+        b["entry"].as_array().unwrap().iter().map(|e| e["resource"]["id"].as_str().unwrap().to_string()).collect();
     for id in ["p1", "o1", "o2", "o3", "dr1"] {
         assert!(got.contains(&id.to_string()), "{id} missing from {got:?}");
     }
@@ -398,12 +473,14 @@ fn granular_scopes_filter_includes_everything_and_multi_type_search() {
     assert_eq!(ids(&app.get("/Observation", &t).expect(200).json()), ["o3"]);
     app.get("/Observation/o1", &t).expect(404);
     let ev = app.get("/Patient/p1/$everything", &t).expect(200).json();
-    let got: Vec<&str> = ev["entry"].as_array().unwrap().iter().map(|e| e["resource"]["id"].as_str().unwrap()).collect();
+    let got: Vec<&str> =
+        ev["entry"].as_array().unwrap().iter().map(|e| e["resource"]["id"].as_str().unwrap()).collect();
     assert!(got.contains(&"o3") && !got.contains(&"o1") && !got.contains(&"o2"), "{got:?}");
     let sys = app.get("?_type=Patient,Observation", &t).expect(200).json();
     assert_eq!(ids(&sys), ["o3", "p1"]);
     let rev = app.get("/Patient?_revinclude=Observation:subject", &t).expect(200).json();
-    let got: Vec<&str> = rev["entry"].as_array().unwrap().iter().map(|e| e["resource"]["id"].as_str().unwrap()).collect();
+    let got: Vec<&str> =
+        rev["entry"].as_array().unwrap().iter().map(|e| e["resource"]["id"].as_str().unwrap()).collect();
     assert!(got.contains(&"o3") && !got.contains(&"o1"), "{got:?}");
     let hist = app.get("/Observation/_history", &t).expect(200).json();
     assert!(!hist.to_string().contains("\"o1\""), "history hides what the grant excludes");

@@ -2,7 +2,9 @@
 //! (the `oauth2` crate: PKCE, authorize URL, code exchange, refresh) plus form submissions with the
 //! pages' CSRF fields. <https://hl7.org/fhir/smart-app-launch/app-launch.html>
 
-use oauth2::basic::{BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType};
+use oauth2::basic::{
+    BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType,
+};
 use oauth2::{
     AuthUrl, AuthorizationCode, ClientId, CsrfToken, EndpointNotSet, EndpointSet, ExtraTokenFields, PkceCodeChallenge,
     RedirectUrl, RefreshToken, Scope, StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
@@ -57,8 +59,10 @@ fn scopes_of(t: &SmartResponse) -> Vec<String> {
 }
 
 fn verify_id_token(app: &TestApp, id_token: &str, client_id: &str) -> Value {
-    let jwks: jsonwebtoken::jwk::JwkSet =
-        serde_json::from_slice(&app.send(app.req("GET", &format!("{}/.well-known/jwks.json", app.base), None)).expect(200).body).unwrap();
+    let jwks: jsonwebtoken::jwk::JwkSet = serde_json::from_slice(
+        &app.send(app.req("GET", &format!("{}/.well-known/jwks.json", app.base), None)).expect(200).body,
+    )
+    .unwrap();
     let header = jsonwebtoken::decode_header(id_token).unwrap();
     assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
     let jwk = jwks.find(header.kid.as_deref().unwrap()).expect("id_token kid in the JWKS");
@@ -71,25 +75,57 @@ fn verify_id_token(app: &TestApp, id_token: &str, client_id: &str) -> Value {
 #[test]
 fn discovery_documents_agree_and_allow_cors() {
     let app = TestApp::new();
-    let r = app.send(app.req("GET", "/.well-known/smart-configuration", None).header("origin", "https://app.example")).expect(200);
+    let r = app
+        .send(app.req("GET", "/.well-known/smart-configuration", None).header("origin", "https://app.example"))
+        .expect(200);
     assert_eq!(r.header("access-control-allow-origin").as_deref(), Some("https://app.example"));
     let c = r.json();
-    for f in ["issuer", "jwks_uri", "authorization_endpoint", "token_endpoint", "introspection_endpoint", "revocation_endpoint",
-        "token_endpoint_auth_methods_supported", "grant_types_supported", "scopes_supported", "response_types_supported",
-        "code_challenge_methods_supported", "capabilities", "token_endpoint_auth_signing_alg_values_supported"] {
+    for f in [
+        "issuer",
+        "jwks_uri",
+        "authorization_endpoint",
+        "token_endpoint",
+        "introspection_endpoint",
+        "revocation_endpoint",
+        "token_endpoint_auth_methods_supported",
+        "grant_types_supported",
+        "scopes_supported",
+        "response_types_supported",
+        "code_challenge_methods_supported",
+        "capabilities",
+        "token_endpoint_auth_signing_alg_values_supported",
+    ] {
         assert!(c.get(f).is_some(), "smart-configuration lacks {f}");
     }
     assert_eq!(c["code_challenge_methods_supported"], json!(["S256"]));
     assert!(c["token_endpoint_auth_methods_supported"].as_array().unwrap().contains(&json!("private_key_jwt")));
-    for cap in ["launch-ehr", "launch-standalone", "client-public", "client-confidential-symmetric", "client-confidential-asymmetric",
-        "context-ehr-patient", "context-standalone-patient", "context-banner", "context-style", "sso-openid-connect",
-        "permission-offline", "permission-online", "permission-patient", "permission-user", "permission-v1", "permission-v2", "authorize-post"] {
+    for cap in [
+        "launch-ehr",
+        "launch-standalone",
+        "client-public",
+        "client-confidential-symmetric",
+        "client-confidential-asymmetric",
+        "context-ehr-patient",
+        "context-standalone-patient",
+        "context-banner",
+        "context-style",
+        "sso-openid-connect",
+        "permission-offline",
+        "permission-online",
+        "permission-patient",
+        "permission-user",
+        "permission-v1",
+        "permission-v2",
+        "authorize-post",
+    ] {
         assert!(c["capabilities"].as_array().unwrap().contains(&json!(cap)), "capability {cap}");
     }
     let o = app.send(app.req("GET", "/.well-known/openid-configuration", None)).expect(200).json();
     assert_eq!(o["issuer"], app.fhir.as_str());
     assert!(o["id_token_signing_alg_values_supported"].as_array().unwrap().contains(&json!("RS256")));
-    for f in ["authorization_endpoint", "token_endpoint", "jwks_uri", "response_types_supported", "subject_types_supported"] {
+    for f in
+        ["authorization_endpoint", "token_endpoint", "jwks_uri", "response_types_supported", "subject_types_supported"]
+    {
         assert!(o.get(f).is_some(), "openid-configuration lacks {f}");
     }
     let cs = app.send(app.req("GET", "/metadata", None)).expect(200).json();
@@ -97,7 +133,9 @@ fn discovery_documents_agree_and_allow_cors() {
     assert_eq!(sec["service"][0]["coding"][0]["code"], "SMART-on-FHIR");
     let ext = &sec["extension"][0];
     assert_eq!(ext["url"], "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris");
-    let uri = |name: &str| ext["extension"].as_array().unwrap().iter().find(|e| e["url"] == name).map(|e| e["valueUri"].clone());
+    let uri = |name: &str| {
+        ext["extension"].as_array().unwrap().iter().find(|e| e["url"] == name).map(|e| e["valueUri"].clone())
+    };
     assert_eq!(uri("authorize").unwrap(), c["authorization_endpoint"]);
     assert_eq!(uri("token").unwrap(), c["token_endpoint"]);
     assert_eq!(uri("introspect").unwrap(), c["introspection_endpoint"]);
@@ -120,7 +158,10 @@ fn standalone_patient_launch_with_a_real_oauth2_client() {
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, csrf) = client
         .authorize_url(CsrfToken::new_random)
-        .add_scopes(["launch/patient", "openid", "fhirUser", "profile", "offline_access", "patient/*.rs"].map(|s| Scope::new(s.into())))
+        .add_scopes(
+            ["launch/patient", "openid", "fhirUser", "profile", "offline_access", "patient/*.rs"]
+                .map(|s| Scope::new(s.into())),
+        )
         .add_extra_param("aud", app.fhir.clone())
         .add_extra_param("nonce", "n-0S6_WzA2Mj")
         .set_pkce_challenge(challenge)
@@ -129,10 +170,14 @@ fn standalone_patient_launch_with_a_real_oauth2_client() {
     assert_eq!(location_param(&redirect, "state").as_deref(), Some(csrf.secret().as_str()));
     let code = location_param(&redirect, "code").unwrap();
     assert!(code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'), "code must be URL-safe: {code}");
-    let token = client.exchange_code(AuthorizationCode::new(code)).set_pkce_verifier(verifier).request(&http()).unwrap();
+    let token =
+        client.exchange_code(AuthorizationCode::new(code)).set_pkce_verifier(verifier).request(&http()).unwrap();
     assert_eq!(*token.token_type(), BasicTokenType::Bearer);
     assert!(token.expires_in().is_some());
-    assert_eq!(scopes_of(&token), ["launch/patient", "openid", "fhirUser", "profile", "offline_access", "patient/*.rs"]);
+    assert_eq!(
+        scopes_of(&token),
+        ["launch/patient", "openid", "fhirUser", "profile", "offline_access", "patient/*.rs"]
+    );
     let extra = token.extra_fields();
     assert_eq!(extra.patient.as_deref(), Some(me.as_str()));
     assert_eq!(extra.need_patient_banner, Some(true));
@@ -179,8 +224,19 @@ fn ehr_launch_with_a_real_oauth2_client() {
     add_user(&app, "doc", &format!("Practitioner/{doc}"));
     // The EHR creates the launch context with the CLI; the value is alone on the last line.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_bedside"))
-        .args(["launch", "--database-url", &app.db_url, "--patient", &pid, "--encounter", &enc,
-            "--user", &format!("Practitioner/{doc}"), "--intent", "reconcile-medications"])
+        .args([
+            "launch",
+            "--database-url",
+            &app.db_url,
+            "--patient",
+            &pid,
+            "--encounter",
+            &enc,
+            "--user",
+            &format!("Practitioner/{doc}"),
+            "--intent",
+            "reconcile-medications",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -190,13 +246,16 @@ fn ehr_launch_with_a_real_oauth2_client() {
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, _) = client
         .authorize_url(CsrfToken::new_random)
-        .add_scopes(["launch", "openid", "fhirUser", "patient/*.rs", "user/Practitioner.rs"].map(|s| Scope::new(s.into())))
+        .add_scopes(
+            ["launch", "openid", "fhirUser", "patient/*.rs", "user/Practitioner.rs"].map(|s| Scope::new(s.into())),
+        )
         .add_extra_param("aud", app.fhir.clone())
         .add_extra_param("launch", launch)
         .set_pkce_challenge(challenge)
         .url();
     let code = location_param(&walk(&app, url.as_str(), "doc", None), "code").unwrap();
-    let token = client.exchange_code(AuthorizationCode::new(code)).set_pkce_verifier(verifier).request(&http()).unwrap();
+    let token =
+        client.exchange_code(AuthorizationCode::new(code)).set_pkce_verifier(verifier).request(&http()).unwrap();
     let e = token.extra_fields();
     assert_eq!(e.patient.as_deref(), Some(pid.as_str()));
     assert_eq!(e.encounter.as_deref(), Some(enc.as_str()));

@@ -28,7 +28,10 @@ fn assert_redirect_error(r: &Resp, error: &str, state: Option<&str>) {
 
 /// Standard params with `name` replaced (`None`: removed).
 fn with(app: &TestApp, client: &str, challenge: &str, name: &str, value: Option<&str>) -> String {
-    let mut p: Vec<(&str, &str)> = standard_params(app, client, "launch/patient patient/*.rs", challenge).into_iter().filter(|(k, _)| *k != name).collect();
+    let mut p: Vec<(&str, &str)> = standard_params(app, client, "launch/patient patient/*.rs", challenge)
+        .into_iter()
+        .filter(|(k, _)| *k != name)
+        .collect();
     if let Some(v) = value {
         p.push((name, v));
     }
@@ -219,7 +222,12 @@ fn consent_cannot_add_scopes_that_were_not_requested() {
     let mut b = Browser::new();
     let page = b.get(&authorize_url(&app, &standard_params(&app, &c, "patient/Patient.rs", &ch))).expect(200).text();
     let consent = login(&mut b, &page, "pat").expect(200).text();
-    let r = submit(&mut b, &consent, &[("scope", "patient/Patient.rs"), ("scope", "patient/*.cruds"), ("decision", "allow")]).expect(303);
+    let r = submit(
+        &mut b,
+        &consent,
+        &[("scope", "patient/Patient.rs"), ("scope", "patient/*.cruds"), ("decision", "allow")],
+    )
+    .expect(303);
     let t = exchange(&app, &c, &location_param(&r, "code").unwrap(), &verifier).expect(200).json();
     assert_eq!(t["scope"], "patient/Patient.rs");
 }
@@ -232,7 +240,12 @@ fn a_patient_cannot_complete_an_ehr_launch_for_another_patient() {
     add_user(&app, "pat", &format!("Patient/{other}"));
     let launch = {
         let mut c = app.state.store.conn().unwrap();
-        bedside::smart::launch::create(&mut c, &bedside::smart::launch::NewLaunch { patient: Some(a), ..Default::default() }, "test").unwrap()
+        bedside::smart::launch::create(
+            &mut c,
+            &bedside::smart::launch::NewLaunch { patient: Some(a), ..Default::default() },
+            "test",
+        )
+        .unwrap()
     };
     let c = public_client(&app);
     let (_, ch) = pkce();

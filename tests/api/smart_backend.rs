@@ -75,7 +75,12 @@ pub fn assertion(app: &TestApp, key: &Key, client_id: &str, edit: impl FnOnce(&m
 pub fn client_credentials(app: &TestApp, assertion: &str, scope: &str) -> Resp {
     token_request(
         app,
-        &[("grant_type", "client_credentials"), ("scope", scope), ("client_assertion_type", JWT_BEARER), ("client_assertion", assertion)],
+        &[
+            ("grant_type", "client_credentials"),
+            ("scope", scope),
+            ("client_assertion_type", JWT_BEARER),
+            ("client_assertion", assertion),
+        ],
         None,
     )
 }
@@ -87,7 +92,9 @@ fn backend_service_with_rs384_and_es384_assertions() {
     let (rk, ek) = (rsa_key("rsa-1"), ec_key("ec-1"));
     let client = backend_client(&app, &[&rk, &ek], "system/*.rs");
     for key in [&rk, &ek] {
-        let r = client_credentials(&app, &assertion(&app, key, &client, |_| {}), "system/Patient.rs system/Observation.rs").expect(200);
+        let r =
+            client_credentials(&app, &assertion(&app, key, &client, |_| {}), "system/Patient.rs system/Observation.rs")
+                .expect(200);
         assert_eq!(r.header("cache-control").as_deref(), Some("no-store"));
         let t = r.json();
         assert_eq!(t["token_type"], "Bearer");
@@ -149,8 +156,14 @@ fn ehr_launch_api_with_a_backend_token() {
     let t = client_credentials(&app, &assertion(&app, &ek, &client, |_| {}), "system/Patient.rs").expect(200).json();
     let at = t["access_token"].as_str().unwrap();
     let url = format!("{}/smart/launch", app.base);
-    let r = app.send(app.req("POST", &url, Some(at)).header("content-type", "application/json")
-        .body(json!({"patient": pid, "intent": "summary", "need_patient_banner": true}).to_string())).expect(201).json();
+    let r = app
+        .send(
+            app.req("POST", &url, Some(at))
+                .header("content-type", "application/json")
+                .body(json!({"patient": pid, "intent": "summary", "need_patient_banner": true}).to_string()),
+        )
+        .expect(201)
+        .json();
     let launch = r["launch"].as_str().unwrap().to_string();
     assert!(launch.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
     // The app launched with it gets the patient and intent.
@@ -165,7 +178,11 @@ fn ehr_launch_api_with_a_backend_token() {
     assert_eq!(tok["intent"], "summary");
     assert_eq!(tok["need_patient_banner"], true);
     // Unknown patients and missing tokens are refused.
-    let r = app.send(app.req("POST", &url, Some(at)).header("content-type", "application/json").body(json!({"patient": "nope"}).to_string()));
+    let r = app.send(
+        app.req("POST", &url, Some(at))
+            .header("content-type", "application/json")
+            .body(json!({"patient": "nope"}).to_string()),
+    );
     assert_eq!(r.expect(400).json()["error"], "invalid_request");
     let r = app.send(app.req("POST", &url, None).header("content-type", "application/json").body("{}"));
     assert_eq!(r.expect(401).json()["error"], "invalid_token");
@@ -181,12 +198,26 @@ fn authorization_code_with_private_key_jwt_client_authentication() {
     add_user(&app, "pat", &format!("Patient/{me}"));
     let rk = rsa_key("app-key");
     let client = register(&app, ClientAuth::Jwks(jwks(&[&rk])), &[REDIRECT], "").0;
-    let url = authorize_url(&app, &[("response_type", "code"), ("client_id", &client), ("redirect_uri", REDIRECT),
-        ("scope", "launch/patient patient/Patient.rs"), ("state", "s"), ("aud", &app.fhir)]);
+    let url = authorize_url(
+        &app,
+        &[
+            ("response_type", "code"),
+            ("client_id", &client),
+            ("redirect_uri", REDIRECT),
+            ("scope", "launch/patient patient/Patient.rs"),
+            ("state", "s"),
+            ("aud", &app.fhir),
+        ],
+    );
     let code = location_param(&walk(&app, &url, "pat", None), "code").unwrap();
     let form = |a: &str| {
-        vec![("grant_type", "authorization_code".to_string()), ("code", code.clone()), ("redirect_uri", REDIRECT.to_string()),
-            ("client_assertion_type", JWT_BEARER.to_string()), ("client_assertion", a.to_string())]
+        vec![
+            ("grant_type", "authorization_code".to_string()),
+            ("code", code.clone()),
+            ("redirect_uri", REDIRECT.to_string()),
+            ("client_assertion_type", JWT_BEARER.to_string()),
+            ("client_assertion", a.to_string()),
+        ]
     };
     // Without a valid assertion the code is not redeemed…
     let bad = assertion(&app, &rk, &client, |c| c["aud"] = json!("https://elsewhere.example/token"));

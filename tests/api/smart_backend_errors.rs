@@ -60,7 +60,11 @@ fn assertion_without_jti_is_refused() {
 fn assertion_with_alg_none_is_refused() {
     let (app, _, client) = setup();
     let claims = json!({"iss": client, "sub": client, "aud": format!("{}/auth/token", app.base), "exp": now() + 60, "jti": "n1"});
-    let a = format!("{}.{}.", URL_SAFE_NO_PAD.encode(json!({"alg": "none", "kid": "k1"}).to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
+    let a = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(json!({"alg": "none", "kid": "k1"}).to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
     refused(client_credentials(&app, &a, "system/Patient.rs"), "invalid_client");
 }
 
@@ -92,14 +96,20 @@ fn assertion_whose_sub_is_not_the_client_is_refused() {
 fn assertion_with_an_unknown_kid_is_refused() {
     let (app, _, client) = setup();
     let stranger = ec_key("k2");
-    refused(client_credentials(&app, &assertion(&app, &stranger, &client, |_| {}), "system/Patient.rs"), "invalid_client");
+    refused(
+        client_credentials(&app, &assertion(&app, &stranger, &client, |_| {}), "system/Patient.rs"),
+        "invalid_client",
+    );
 }
 
 #[test]
 fn assertion_signed_by_another_key_with_the_same_kid_is_refused() {
     let (app, _, client) = setup();
     let impostor = ec_key("k1");
-    refused(client_credentials(&app, &assertion(&app, &impostor, &client, |_| {}), "system/Patient.rs"), "invalid_client");
+    refused(
+        client_credentials(&app, &assertion(&app, &impostor, &client, |_| {}), "system/Patient.rs"),
+        "invalid_client",
+    );
 }
 
 #[test]
@@ -123,7 +133,11 @@ fn backend_services_get_only_system_scopes() {
 fn client_credentials_needs_private_key_jwt() {
     let app = TestApp::new();
     let (client, secret) = secret_client(&app);
-    let r = token_request(&app, &[("grant_type", "client_credentials"), ("scope", "system/Patient.rs")], Some((&client, &secret)));
+    let r = token_request(
+        &app,
+        &[("grant_type", "client_credentials"), ("scope", "system/Patient.rs")],
+        Some((&client, &secret)),
+    );
     refused(r, "unauthorized_client");
 }
 
@@ -131,7 +145,15 @@ fn client_credentials_needs_private_key_jwt() {
 fn wrong_assertion_type_is_refused() {
     let (app, key, client) = setup();
     let a = assertion(&app, &key, &client, |_| {});
-    let r = token_request(&app, &[("grant_type", "client_credentials"), ("scope", "system/Patient.rs"),
-        ("client_assertion_type", "urn:something-else"), ("client_assertion", &a)], None);
+    let r = token_request(
+        &app,
+        &[
+            ("grant_type", "client_credentials"),
+            ("scope", "system/Patient.rs"),
+            ("client_assertion_type", "urn:something-else"),
+            ("client_assertion", &a),
+        ],
+        None,
+    );
     refused(r, "invalid_client");
 }

@@ -13,7 +13,8 @@ fn lab(pid: &str) -> serde_json::Value {
     o
 }
 
-const LAB_SCOPE: &str = "patient/Observation.rs?category=http://terminology.hl7.org/CodeSystem/observation-category|laboratory";
+const LAB_SCOPE: &str =
+    "patient/Observation.rs?category=http://terminology.hl7.org/CodeSystem/observation-category|laboratory";
 
 #[test]
 fn practitioner_standalone_launch_picks_a_patient() {
@@ -56,7 +57,10 @@ fn consent_speaks_plain_words_and_unticked_types_are_not_granted() {
     assert!(consent.contains("Read your personal details"), "{consent}");
     let redirect = allow(&mut br, &consent, &[LAB_SCOPE]);
     let t = exchange(&app, &client, &location_param(&redirect, "code").unwrap(), &verifier).expect(200).json();
-    assert_eq!(t["scope"], "launch/patient patient/Appointment.rs patient/Patient.rs", "granted scope is what was approved");
+    assert_eq!(
+        t["scope"], "launch/patient patient/Appointment.rs patient/Patient.rs",
+        "granted scope is what was approved"
+    );
     let at = t["access_token"].as_str().unwrap();
     app.get(&format!("/Observation/{obs}"), at).expect(403);
     app.get("/Observation", at).expect(403);
@@ -103,8 +107,17 @@ fn confidential_client_with_basic_and_post_secrets() {
     add_user(&app, "pat", &format!("Patient/{me}"));
     let (client, secret) = secret_client(&app);
     for basic in [true, false] {
-        let url = authorize_url(&app, &[("response_type", "code"), ("client_id", &client), ("redirect_uri", REDIRECT),
-            ("scope", "patient/Patient.rs offline_access"), ("state", "s"), ("aud", &app.fhir)]);
+        let url = authorize_url(
+            &app,
+            &[
+                ("response_type", "code"),
+                ("client_id", &client),
+                ("redirect_uri", REDIRECT),
+                ("scope", "patient/Patient.rs offline_access"),
+                ("state", "s"),
+                ("aud", &app.fhir),
+            ],
+        );
         let code = location_param(&walk(&app, &url, "pat", None), "code").unwrap();
         let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT)];
         let r = if basic {
@@ -149,7 +162,11 @@ fn introspection_and_revocation() {
     // A system token may introspect too (resource servers).
     let sys = app.token("system/*.rs", None);
     let body = format!("token={at}");
-    let r = app.send(app.req("POST", &format!("{}/auth/introspect", app.base), Some(&sys)).header("content-type", "application/x-www-form-urlencoded").body(body));
+    let r = app.send(
+        app.req("POST", &format!("{}/auth/introspect", app.base), Some(&sys))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body),
+    );
     assert_eq!(r.expect(200).json()["active"], true);
     // Revoking the access token revokes the grant: the access and refresh tokens die at once.
     app.get(&format!("/Patient/{me}"), &at).expect(200);
@@ -157,7 +174,9 @@ fn introspection_and_revocation() {
     app.get(&format!("/Patient/{me}"), &at).expect(401);
     let i = post_form(&app, "/auth/introspect", &[("token", &at)], Some((&rs, &rs_secret))).expect(200).json();
     assert_eq!(i, json!({"active": false}));
-    let r = token_request(&app, &[("grant_type", "refresh_token"), ("refresh_token", &rt), ("client_id", &client)], None).expect(400);
+    let r =
+        token_request(&app, &[("grant_type", "refresh_token"), ("refresh_token", &rt), ("client_id", &client)], None)
+            .expect(400);
     assert_eq!(r.json()["error"], "invalid_grant");
     // Unknown tokens: still 200 (RFC 7009).
     post_form(&app, "/auth/revoke", &[("token", "unknown"), ("client_id", &client)], None).expect(200);
@@ -170,7 +189,8 @@ fn revoking_a_refresh_token_ends_the_access_token_too() {
     let (client, code, verifier) = patient_code(&app, &me, "patient/Patient.rs online_access");
     let t = exchange(&app, &client, &code, &verifier).expect(200).json();
     let at = t["access_token"].as_str().unwrap();
-    post_form(&app, "/auth/revoke", &[("token", t["refresh_token"].as_str().unwrap()), ("client_id", &client)], None).expect(200);
+    post_form(&app, "/auth/revoke", &[("token", t["refresh_token"].as_str().unwrap()), ("client_id", &client)], None)
+        .expect(200);
     app.get(&format!("/Patient/{me}"), at).expect(401);
 }
 
@@ -181,7 +201,9 @@ fn dynamic_client_registration_when_enabled() {
     let url = conf["registration_endpoint"].as_str().unwrap().to_string();
     let meta = json!({"client_name": "Registered", "redirect_uris": [REDIRECT], "token_endpoint_auth_method": "client_secret_basic",
         "grant_types": ["authorization_code", "refresh_token"], "scope": "patient/*.rs launch/patient offline_access"});
-    let r = app.send(app.req("POST", &url, None).header("content-type", "application/json").body(meta.to_string())).expect(201);
+    let r = app
+        .send(app.req("POST", &url, None).header("content-type", "application/json").body(meta.to_string()))
+        .expect(201);
     assert_eq!(r.header("cache-control").as_deref(), Some("no-store"));
     let reg = r.json();
     let (id, secret) = (reg["client_id"].as_str().unwrap(), reg["client_secret"].as_str().unwrap());
@@ -189,14 +211,32 @@ fn dynamic_client_registration_when_enabled() {
     let me = app.create(&patient("Dcr"));
     add_user(&app, "pat", &format!("Patient/{me}"));
     // The registered scope limits what the client can get (user/ is dropped, patient/ kept).
-    let url = authorize_url(&app, &[("response_type", "code"), ("client_id", id), ("redirect_uri", REDIRECT),
-        ("scope", "launch/patient patient/Patient.rs user/*.rs"), ("state", "s"), ("aud", &app.fhir)]);
+    let url = authorize_url(
+        &app,
+        &[
+            ("response_type", "code"),
+            ("client_id", id),
+            ("redirect_uri", REDIRECT),
+            ("scope", "launch/patient patient/Patient.rs user/*.rs"),
+            ("state", "s"),
+            ("aud", &app.fhir),
+        ],
+    );
     let code = location_param(&walk(&app, &url, "pat", None), "code").unwrap();
-    let t = token_request(&app, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)], Some((id, secret))).expect(200).json();
+    let t = token_request(
+        &app,
+        &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)],
+        Some((id, secret)),
+    )
+    .expect(200)
+    .json();
     assert_eq!(t["scope"], "launch/patient patient/Patient.rs");
     // A public client registers too.
     let meta = json!({"client_name": "SPA", "redirect_uris": ["https://spa.example/cb"], "token_endpoint_auth_method": "none"});
-    let reg = app.send(app.req("POST", &url_of(&app), None).header("content-type", "application/json").body(meta.to_string())).expect(201).json();
+    let reg = app
+        .send(app.req("POST", &url_of(&app), None).header("content-type", "application/json").body(meta.to_string()))
+        .expect(201)
+        .json();
     assert!(reg.get("client_secret").is_none());
 }
 
@@ -226,7 +266,17 @@ fn cli_adds_users_and_clients() {
     let app = TestApp::new();
     let me = app.create(&patient("Cli"));
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bedside"))
-        .args(["user", "add", "--database-url", &app.db_url, "--username", "cliuser", "--password-stdin", "--fhir-user", &format!("Patient/{me}")])
+        .args([
+            "user",
+            "add",
+            "--database-url",
+            &app.db_url,
+            "--username",
+            "cliuser",
+            "--password-stdin",
+            "--fhir-user",
+            &format!("Patient/{me}"),
+        ])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -234,16 +284,40 @@ fn cli_adds_users_and_clients() {
     child.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
     assert!(child.wait_with_output().unwrap().status.success());
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_bedside"))
-        .args(["client", "add", "--database-url", &app.db_url, "--name", "CLI app", "--redirect-uri", REDIRECT, "--secret"])
+        .args([
+            "client",
+            "add",
+            "--database-url",
+            &app.db_url,
+            "--name",
+            "CLI app",
+            "--redirect-uri",
+            REDIRECT,
+            "--secret",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let reg: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let (id, secret) = (reg["client_id"].as_str().unwrap(), reg["client_secret"].as_str().unwrap());
-    let url = authorize_url(&app, &[("response_type", "code"), ("client_id", id), ("redirect_uri", REDIRECT),
-        ("scope", "patient/Patient.rs"), ("state", "s"), ("aud", &app.fhir)]);
+    let url = authorize_url(
+        &app,
+        &[
+            ("response_type", "code"),
+            ("client_id", id),
+            ("redirect_uri", REDIRECT),
+            ("scope", "patient/Patient.rs"),
+            ("state", "s"),
+            ("aud", &app.fhir),
+        ],
+    );
     let code = location_param(&walk(&app, &url, "cliuser", None), "code").unwrap();
-    token_request(&app, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)], Some((id, secret))).expect(200);
+    token_request(
+        &app,
+        &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)],
+        Some((id, secret)),
+    )
+    .expect(200);
     let (pub_id, _) = register(&app, ClientAuth::Public, &[REDIRECT], "");
     assert!(!pub_id.is_empty());
 }
@@ -289,7 +363,10 @@ fn a_whole_record_request_can_be_narrowed_kind_by_kind() {
     let redirect = allow(&mut br, &consent, &["patient/*.rs#insurance"]);
     let t = exchange(&app, &client, &location_param(&redirect, "code").unwrap(), &verifier).expect(200).json();
     let scope = t["scope"].as_str().unwrap();
-    assert!(scope.contains("patient/Observation.rs") && !scope.contains("patient/*.rs") && !scope.contains("Coverage"), "{scope}");
+    assert!(
+        scope.contains("patient/Observation.rs") && !scope.contains("patient/*.rs") && !scope.contains("Coverage"),
+        "{scope}"
+    );
     let at = t["access_token"].as_str().unwrap();
     app.get(&format!("/Observation/{obs}"), at).expect(200);
     app.get(&format!("/Coverage/{claim_free}"), at).expect(403);

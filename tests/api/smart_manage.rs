@@ -32,7 +32,15 @@ fn a_patient_sees_connected_apps_and_takes_access_back() {
     let revoke = vec![("csrf".to_string(), hidden(&list, "csrf")), ("grant".to_string(), hidden(&list, "grant"))];
     b.post_form(&form_action(&list), &revoke).expect(303);
     app.get(&format!("/Patient/{me}"), at).expect(401);
-    let r = token_request(&app, &[("grant_type", "refresh_token"), ("refresh_token", t["refresh_token"].as_str().unwrap()), ("client_id", &client)], None);
+    let r = token_request(
+        &app,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", t["refresh_token"].as_str().unwrap()),
+            ("client_id", &client),
+        ],
+        None,
+    );
     assert_eq!(r.json()["error"], "invalid_grant");
     let after = b.get(&manage).expect(200).text();
     assert!(after.contains("No app can use your record"), "{after}");

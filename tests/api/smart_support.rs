@@ -54,7 +54,12 @@ pub fn authorize_url(app: &TestApp, params: &[(&str, &str)]) -> String {
 }
 
 /// The usual parameters of a good standalone request (PKCE challenge given).
-pub fn standard_params<'a>(app: &'a TestApp, client_id: &'a str, scope: &'a str, challenge: &'a str) -> Vec<(&'a str, &'a str)> {
+pub fn standard_params<'a>(
+    app: &'a TestApp,
+    client_id: &'a str,
+    scope: &'a str,
+    challenge: &'a str,
+) -> Vec<(&'a str, &'a str)> {
     vec![
         ("response_type", "code"),
         ("client_id", client_id),
@@ -77,7 +82,10 @@ impl Browser {
     pub fn new() -> Browser {
         Browser {
             cookie: None,
-            client: reqwest::blocking::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client"),
+            client: reqwest::blocking::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
         }
     }
 
@@ -118,18 +126,31 @@ impl Browser {
 
 /// Undoes the HTML escaping of an attribute value.
 pub fn unescape(s: &str) -> String {
-    s.replace("&#x2f;", "/").replace("&#47;", "/").replace("&#x27;", "'").replace("&#39;", "'").replace("&quot;", "\"").replace("&#34;", "\"").replace("&#124;", "|").replace("&amp;", "&")
+    s.replace("&#x2f;", "/")
+        .replace("&#47;", "/")
+        .replace("&#x27;", "'")
+        .replace("&#39;", "'")
+        .replace("&quot;", "\"")
+        .replace("&#34;", "\"")
+        .replace("&#124;", "|")
+        .replace("&amp;", "&")
 }
 
 /// The value of a hidden input in a page.
 pub fn hidden(html: &str, name: &str) -> String {
     let re = Regex::new(&format!(r#"name="{}" value="([^"]*)""#, regex::escape(name))).expect("regex");
-    re.captures(html).and_then(|c| c.get(1)).map(|m| unescape(m.as_str())).unwrap_or_else(|| panic!("no hidden {name} in {html}"))
+    re.captures(html)
+        .and_then(|c| c.get(1))
+        .map(|m| unescape(m.as_str()))
+        .unwrap_or_else(|| panic!("no hidden {name} in {html}"))
 }
 
 pub fn form_action(html: &str) -> String {
     let re = Regex::new(r#"<form method="post" action="([^"]*)""#).expect("regex");
-    re.captures(html).and_then(|c| c.get(1)).map(|m| unescape(m.as_str())).unwrap_or_else(|| panic!("no form in {html}"))
+    re.captures(html)
+        .and_then(|c| c.get(1))
+        .map(|m| unescape(m.as_str()))
+        .unwrap_or_else(|| panic!("no form in {html}"))
 }
 
 /// The checkbox values (scopes) the consent page offers.
@@ -153,7 +174,8 @@ pub fn login(browser: &mut Browser, login_page: &str, username: &str) -> Resp {
 /// Allows on a consent page, keeping every offered scope except `untick`; returns the redirect.
 pub fn allow(browser: &mut Browser, consent_page: &str, untick: &[&str]) -> Resp {
     let scopes = consent_scopes(consent_page);
-    let mut extra: Vec<(&str, &str)> = scopes.iter().filter(|s| !untick.contains(&s.as_str())).map(|s| ("scope", s.as_str())).collect();
+    let mut extra: Vec<(&str, &str)> =
+        scopes.iter().filter(|s| !untick.contains(&s.as_str())).map(|s| ("scope", s.as_str())).collect();
     extra.push(("decision", "allow"));
     submit(browser, consent_page, &extra)
 }
@@ -185,7 +207,10 @@ pub fn token_request(app: &TestApp, form: &[(&str, &str)], basic: Option<(&str, 
 
 pub fn post_form(app: &TestApp, path: &str, form: &[(&str, &str)], basic: Option<(&str, &str)>) -> Resp {
     let body: String = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(form.iter().copied()).finish();
-    let mut rb = app.req("POST", &format!("{}{path}", app.base), None).header("content-type", "application/x-www-form-urlencoded").body(body);
+    let mut rb = app
+        .req("POST", &format!("{}{path}", app.base), None)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body);
     if let Some((id, secret)) = basic {
         rb = rb.basic_auth(id, Some(secret));
     }
@@ -208,7 +233,13 @@ pub fn patient_code(app: &TestApp, patient_id: &str, scope: &str) -> (String, St
 pub fn exchange(app: &TestApp, client: &str, code: &str, verifier: &str) -> Resp {
     token_request(
         app,
-        &[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", REDIRECT), ("client_id", client), ("code_verifier", verifier)],
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("client_id", client),
+            ("code_verifier", verifier),
+        ],
         None,
     )
 }

@@ -35,7 +35,15 @@ fn reused_code_fails_and_revokes_what_it_issued() {
     app.get(&format!("/Patient/{me}"), at).expect(200);
     assert_oauth_error(exchange(&app, &client, &code, &verifier), 400, "invalid_grant");
     app.get(&format!("/Patient/{me}"), at).expect(401);
-    let r = token_request(&app, &[("grant_type", "refresh_token"), ("refresh_token", t["refresh_token"].as_str().unwrap()), ("client_id", &client)], None);
+    let r = token_request(
+        &app,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", t["refresh_token"].as_str().unwrap()),
+            ("client_id", &client),
+        ],
+        None,
+    );
     assert_oauth_error(r, 400, "invalid_grant");
 }
 
@@ -55,15 +63,28 @@ fn unknown_code_fails() {
 #[test]
 fn redirect_uri_must_match_the_authorization_request() {
     let (app, _, client, code, verifier) = setup("patient/Patient.rs");
-    let r = token_request(&app, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", "http://localhost:9999/other"),
-        ("client_id", &client), ("code_verifier", &verifier)], None);
+    let r = token_request(
+        &app,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "http://localhost:9999/other"),
+            ("client_id", &client),
+            ("code_verifier", &verifier),
+        ],
+        None,
+    );
     assert_oauth_error(r, 400, "invalid_grant");
 }
 
 #[test]
 fn missing_code_verifier_fails() {
     let (app, _, client, code, _) = setup("patient/Patient.rs");
-    let r = token_request(&app, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT), ("client_id", &client)], None);
+    let r = token_request(
+        &app,
+        &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT), ("client_id", &client)],
+        None,
+    );
     assert_oauth_error(r, 400, "invalid_grant");
 }
 
@@ -85,11 +106,24 @@ fn code_of_another_client_fails() {
 fn wrong_client_secret_is_invalid_client_with_a_challenge() {
     let app = TestApp::new();
     let (client, _) = secret_client(&app);
-    let r = token_request(&app, &[("grant_type", "authorization_code"), ("code", "x"), ("redirect_uri", REDIRECT)], Some((&client, "wrong")));
+    let r = token_request(
+        &app,
+        &[("grant_type", "authorization_code"), ("code", "x"), ("redirect_uri", REDIRECT)],
+        Some((&client, "wrong")),
+    );
     assert!(r.header("www-authenticate").unwrap().starts_with("Basic"));
     assert_oauth_error(r, 401, "invalid_client");
-    let r = token_request(&app, &[("grant_type", "authorization_code"), ("code", "x"), ("redirect_uri", REDIRECT),
-        ("client_id", &client), ("client_secret", "wrong")], None);
+    let r = token_request(
+        &app,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", "x"),
+            ("redirect_uri", REDIRECT),
+            ("client_id", &client),
+            ("client_secret", "wrong"),
+        ],
+        None,
+    );
     assert_oauth_error(r, 401, "invalid_client");
 }
 
@@ -97,14 +131,22 @@ fn wrong_client_secret_is_invalid_client_with_a_challenge() {
 fn confidential_client_must_authenticate() {
     let app = TestApp::new();
     let (client, _) = secret_client(&app);
-    let r = token_request(&app, &[("grant_type", "authorization_code"), ("code", "x"), ("redirect_uri", REDIRECT), ("client_id", &client)], None);
+    let r = token_request(
+        &app,
+        &[("grant_type", "authorization_code"), ("code", "x"), ("redirect_uri", REDIRECT), ("client_id", &client)],
+        None,
+    );
     assert_oauth_error(r, 401, "invalid_client");
 }
 
 #[test]
 fn unknown_client_is_invalid_client() {
     let app = TestApp::new();
-    let r = token_request(&app, &[("grant_type", "authorization_code"), ("code", "x"), ("redirect_uri", REDIRECT), ("client_id", "ghost")], None);
+    let r = token_request(
+        &app,
+        &[("grant_type", "authorization_code"), ("code", "x"), ("redirect_uri", REDIRECT), ("client_id", "ghost")],
+        None,
+    );
     assert_oauth_error(r, 401, "invalid_client");
 }
 
@@ -118,15 +160,29 @@ fn unsupported_grant_type() {
 #[test]
 fn token_request_must_be_a_form() {
     let app = TestApp::new();
-    let r = app.send(app.req("POST", &format!("{}/auth/token", app.base), None).header("content-type", "application/json").body("{}"));
+    let r = app.send(
+        app.req("POST", &format!("{}/auth/token", app.base), None)
+            .header("content-type", "application/json")
+            .body("{}"),
+    );
     assert_oauth_error(r, 400, "invalid_request");
 }
 
 #[test]
 fn repeated_token_parameter_is_invalid_request() {
     let (app, _, client, code, verifier) = setup("patient/Patient.rs");
-    let r = token_request(&app, &[("grant_type", "authorization_code"), ("code", &code), ("code", &code), ("redirect_uri", REDIRECT),
-        ("client_id", &client), ("code_verifier", &verifier)], None);
+    let r = token_request(
+        &app,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("client_id", &client),
+            ("code_verifier", &verifier),
+        ],
+        None,
+    );
     assert_oauth_error(r, 400, "invalid_request");
 }
 
@@ -134,11 +190,27 @@ fn repeated_token_parameter_is_invalid_request() {
 fn refresh_cannot_escalate_scope() {
     let (app, _, client, code, verifier) = setup("patient/Patient.rs offline_access");
     let t = exchange(&app, &client, &code, &verifier).expect(200).json();
-    let r = token_request(&app, &[("grant_type", "refresh_token"), ("refresh_token", t["refresh_token"].as_str().unwrap()),
-        ("client_id", &client), ("scope", "patient/Patient.rs patient/Observation.rs")], None);
+    let r = token_request(
+        &app,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", t["refresh_token"].as_str().unwrap()),
+            ("client_id", &client),
+            ("scope", "patient/Patient.rs patient/Observation.rs"),
+        ],
+        None,
+    );
     assert_oauth_error(r, 400, "invalid_scope");
-    let r = token_request(&app, &[("grant_type", "refresh_token"), ("refresh_token", t["refresh_token"].as_str().unwrap()),
-        ("client_id", &client), ("scope", "patient/Patient.cruds")], None);
+    let r = token_request(
+        &app,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", t["refresh_token"].as_str().unwrap()),
+            ("client_id", &client),
+            ("scope", "patient/Patient.cruds"),
+        ],
+        None,
+    );
     assert_oauth_error(r, 400, "invalid_scope");
 }
 
@@ -152,7 +224,15 @@ fn reused_refresh_token_revokes_the_grant() {
     assert_oauth_error(token_request(&app, &form, None), 400, "invalid_grant");
     // The rotated token and its access token die with the grant.
     app.get(&format!("/Patient/{me}"), t2["access_token"].as_str().unwrap()).expect(401);
-    let r = token_request(&app, &[("grant_type", "refresh_token"), ("refresh_token", t2["refresh_token"].as_str().unwrap()), ("client_id", &client)], None);
+    let r = token_request(
+        &app,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", t2["refresh_token"].as_str().unwrap()),
+            ("client_id", &client),
+        ],
+        None,
+    );
     assert_oauth_error(r, 400, "invalid_grant");
 }
 
@@ -161,7 +241,15 @@ fn refresh_token_of_another_client_fails() {
     let (app, _, client, code, verifier) = setup("patient/Patient.rs offline_access");
     let t = exchange(&app, &client, &code, &verifier).expect(200).json();
     let thief = public_client(&app);
-    let r = token_request(&app, &[("grant_type", "refresh_token"), ("refresh_token", t["refresh_token"].as_str().unwrap()), ("client_id", &thief)], None);
+    let r = token_request(
+        &app,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", t["refresh_token"].as_str().unwrap()),
+            ("client_id", &thief),
+        ],
+        None,
+    );
     assert_oauth_error(r, 400, "invalid_grant");
 }
 
@@ -170,7 +258,15 @@ fn expired_refresh_token_fails() {
     let (app, _, client, code, verifier) = setup("patient/Patient.rs online_access");
     let t = exchange(&app, &client, &code, &verifier).expect(200).json();
     sql(&app, "UPDATE refresh_tokens SET expires_at = 0");
-    let r = token_request(&app, &[("grant_type", "refresh_token"), ("refresh_token", t["refresh_token"].as_str().unwrap()), ("client_id", &client)], None);
+    let r = token_request(
+        &app,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", t["refresh_token"].as_str().unwrap()),
+            ("client_id", &client),
+        ],
+        None,
+    );
     assert_oauth_error(r, 400, "invalid_grant");
 }
 
@@ -194,7 +290,12 @@ fn token_for_patient_a_cannot_read_patient_b() {
     app.get(&format!("/Observation/{ob}"), &at).expect(404);
     app.get(&format!("/Observation/{ob}/_history"), &at).expect(404);
     assert_eq!(app.get(&format!("/Observation?subject=Patient/{b}"), &at).expect(200).json()["total"], 0);
-    app.put_json(&format!("/Observation/{ob}"), &at, &{ let mut o = observation(&b, "2"); o["id"] = json!(ob); o }).expect(404);
+    app.put_json(&format!("/Observation/{ob}"), &at, &{
+        let mut o = observation(&b, "2");
+        o["id"] = json!(ob);
+        o
+    })
+    .expect(404);
     app.delete(&format!("/Observation/{ob}"), &at).expect(404);
     app.post_json("/Observation", &at, &observation(&b, "3")).expect(403);
     let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
@@ -222,7 +323,8 @@ fn id_token_is_not_an_access_token() {
 fn granular_scope_limits_writes_too() {
     let app = TestApp::new();
     let me = app.create(&patient("GranWrite"));
-    let scope = "patient/Observation.cruds?category=http://terminology.hl7.org/CodeSystem/observation-category|laboratory";
+    let scope =
+        "patient/Observation.cruds?category=http://terminology.hl7.org/CodeSystem/observation-category|laboratory";
     let (client, code, verifier) = patient_code(&app, &me, scope);
     let at = exchange(&app, &client, &code, &verifier).expect(200).json()["access_token"].as_str().unwrap().to_string();
     app.post_json("/Observation", &at, &observation(&me, "9")).expect(403);
@@ -236,9 +338,17 @@ fn introspection_needs_an_authenticated_caller() {
     let (app, _, client, code, verifier) = setup("patient/Patient.rs");
     let at = exchange(&app, &client, &code, &verifier).expect(200).json()["access_token"].as_str().unwrap().to_string();
     assert_oauth_error(post_form(&app, "/auth/introspect", &[("token", &at)], None), 401, "invalid_client");
-    assert_oauth_error(post_form(&app, "/auth/introspect", &[("token", &at), ("client_id", &client)], None), 401, "invalid_client");
+    assert_oauth_error(
+        post_form(&app, "/auth/introspect", &[("token", &at), ("client_id", &client)], None),
+        401,
+        "invalid_client",
+    );
     let body = format!("token={at}");
-    let r = app.send(app.req("POST", &format!("{}/auth/introspect", app.base), Some(&at)).header("content-type", "application/x-www-form-urlencoded").body(body));
+    let r = app.send(
+        app.req("POST", &format!("{}/auth/introspect", app.base), Some(&at))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body),
+    );
     assert_eq!(r.status, 403, "a patient token cannot introspect");
 }
 
@@ -247,7 +357,11 @@ fn a_client_cannot_revoke_another_clients_token() {
     let (app, me, client, code, verifier) = setup("patient/Patient.rs");
     let at = exchange(&app, &client, &code, &verifier).expect(200).json()["access_token"].as_str().unwrap().to_string();
     let other = public_client(&app);
-    assert_oauth_error(post_form(&app, "/auth/revoke", &[("token", &at), ("client_id", &other)], None), 400, "unauthorized_client");
+    assert_oauth_error(
+        post_form(&app, "/auth/revoke", &[("token", &at), ("client_id", &other)], None),
+        400,
+        "unauthorized_client",
+    );
     app.get(&format!("/Patient/{me}"), &at).expect(200);
 }
 
@@ -258,17 +372,30 @@ fn registration_is_off_by_default_and_checks_metadata() {
     let meta = json!({"client_name": "X", "redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"});
     let r = app.send(app.req("POST", &url, None).header("content-type", "application/json").body(meta.to_string()));
     assert_eq!(r.status, 404);
-    assert!(app.send(app.req("GET", "/.well-known/smart-configuration", None)).json().get("registration_endpoint").is_none());
+    assert!(app
+        .send(app.req("GET", "/.well-known/smart-configuration", None))
+        .json()
+        .get("registration_endpoint")
+        .is_none());
     let app = TestApp::with_settings(|s| s.enable_dcr = true);
     let url = format!("{}/auth/register", app.base);
     let cases = [
-        (json!({"redirect_uris": ["http://evil.example/cb"], "token_endpoint_auth_method": "none"}), "invalid_redirect_uri"),
-        (json!({"redirect_uris": ["https://app.example/cb#frag"], "token_endpoint_auth_method": "none"}), "invalid_redirect_uri"),
+        (
+            json!({"redirect_uris": ["http://evil.example/cb"], "token_endpoint_auth_method": "none"}),
+            "invalid_redirect_uri",
+        ),
+        (
+            json!({"redirect_uris": ["https://app.example/cb#frag"], "token_endpoint_auth_method": "none"}),
+            "invalid_redirect_uri",
+        ),
         (json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "magic"}), "invalid_client_metadata"),
         (json!({"redirect_uris": "not-an-array"}), "invalid_client_metadata"),
         (json!({"token_endpoint_auth_method": "private_key_jwt"}), "invalid_client_metadata"),
         (json!({"redirect_uris": [REDIRECT], "scope": "patient/Nope.rs"}), "invalid_client_metadata"),
-        (json!({"token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": [{"kty": "RSA", "n": "x", "e": "AQAB", "d": "secret"}]}}), "invalid_client_metadata"),
+        (
+            json!({"token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": [{"kty": "RSA", "n": "x", "e": "AQAB", "d": "secret"}]}}),
+            "invalid_client_metadata",
+        ),
     ];
     for (meta, error) in cases {
         let r = app.send(app.req("POST", &url, None).header("content-type", "application/json").body(meta.to_string()));

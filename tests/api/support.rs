@@ -105,7 +105,10 @@ impl TestApp {
             actix_web::rt::System::new().block_on(async move {
                 let server = HttpServer::new(move || {
                     let limit = limit.clone();
-                    App::new().app_data(st.clone()).wrap(bedside::cors()).configure(|cfg| bedside::configure(cfg, limit))
+                    App::new()
+                        .app_data(st.clone())
+                        .wrap(bedside::cors())
+                        .configure(|cfg| bedside::configure(cfg, limit))
                 })
                 .workers(2)
                 .disable_signals()
@@ -126,7 +129,10 @@ impl TestApp {
             thread: Some(thread),
             _dir: dir,
             pg_drop,
-            client: reqwest::blocking::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client"),
+            client: reqwest::blocking::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
         }
     }
 
@@ -187,7 +193,9 @@ impl TestApp {
     }
 
     pub fn put_json(&self, path: &str, token: &str, body: &Value) -> Resp {
-        self.send(self.req("PUT", path, Some(token)).header("content-type", "application/fhir+json").body(body.to_string()))
+        self.send(
+            self.req("PUT", path, Some(token)).header("content-type", "application/fhir+json").body(body.to_string()),
+        )
     }
 
     pub fn delete(&self, path: &str, token: &str) -> Resp {

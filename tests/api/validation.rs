@@ -64,7 +64,11 @@ fn bad_primitive_values_are_named() {
 #[test]
 fn empty_values_are_rejected() {
     let app = TestApp::new();
-    for bad in [json!({"resourceType": "Patient", "name": []}), json!({"resourceType": "Patient", "name": [{}]}), json!({"resourceType": "Patient", "name": [{"family": ""}]})] {
+    for bad in [
+        json!({"resourceType": "Patient", "name": []}),
+        json!({"resourceType": "Patient", "name": [{}]}),
+        json!({"resourceType": "Patient", "name": [{"family": ""}]}),
+    ] {
         app.post_json("/Patient", &app.admin(), &bad).expect(400);
     }
     assert_nothing_stored(&app);

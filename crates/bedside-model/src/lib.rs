@@ -29,8 +29,9 @@ fn strict() -> Option<DeserializationConfig> {
 /// fhirbolt panics on a few malformed inputs (e.g. some empty elements); a panic must never reach a
 /// request, so every call is fenced and a panic becomes an ordinary error.
 fn guarded<T>(f: impl FnOnce() -> Result<T, ModelError>) -> Result<T, ModelError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
-        .unwrap_or_else(|_| Err(ModelError("the content is not a valid FHIR R4 resource (the model rejected its structure)".into())))
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        Err(ModelError("the content is not a valid FHIR R4 resource (the model rejected its structure)".into()))
+    })
 }
 
 fn parse(json: &[u8]) -> Result<Resource, ModelError> {
@@ -50,7 +51,9 @@ pub fn json_to_xml(json: &[u8]) -> Result<Vec<u8>, ModelError> {
     narrative::lift_from_json(&mut value, &mut divs);
     let lifted = serde_json::to_vec(&value).map_err(|e| ModelError(e.to_string()))?;
     let resource = parse(&lifted)?;
-    let xml = guarded(|| fhirbolt::xml::to_vec(&resource, Some(SerializationConfig::default())).map_err(|e| ModelError(e.to_string())))?;
+    let xml = guarded(|| {
+        fhirbolt::xml::to_vec(&resource, Some(SerializationConfig::default())).map_err(|e| ModelError(e.to_string()))
+    })?;
     if divs.is_empty() {
         return Ok(xml);
     }
@@ -89,8 +92,8 @@ pub fn xml_to_json(xml: &[u8]) -> Result<Vec<u8>, ModelError> {
     let text = strip_prolog(xml)?;
     let (lifted, divs) = narrative::lift_from_xml(text);
     let json = guarded(|| {
-        let resource =
-            fhirbolt::xml::from_slice::<Resource>(lifted.as_bytes(), strict()).map_err(|e| ModelError(e.to_string()))?;
+        let resource = fhirbolt::xml::from_slice::<Resource>(lifted.as_bytes(), strict())
+            .map_err(|e| ModelError(e.to_string()))?;
         fhirbolt::json::to_vec(&resource, Some(SerializationConfig::default())).map_err(|e| ModelError(e.to_string()))
     })?;
     if divs.is_empty() {
@@ -106,7 +109,8 @@ mod tests {
 
     #[test]
     fn json_xml_round_trip_keeps_decimals() {
-        let json = br#"{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueQuantity":{"value":1.50}}"#;
+        let json =
+            br#"{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueQuantity":{"value":1.50}}"#;
         validate_json(json).unwrap();
         let xml = json_to_xml(json).unwrap();
         let text = String::from_utf8(xml.clone()).unwrap();
@@ -117,7 +121,13 @@ mod tests {
 
     #[test]
     fn malformed_input_never_panics() {
-        for bad in [&br#"{"resourceType":"Patient","name":[{}]}"#[..], br#"{"resourceType":"Patient","name":[]}"#, b"{}", b"[]", b"null"] {
+        for bad in [
+            &br#"{"resourceType":"Patient","name":[{}]}"#[..],
+            br#"{"resourceType":"Patient","name":[]}"#,
+            b"{}",
+            b"[]",
+            b"null",
+        ] {
             let _ = validate_json(bad);
         }
         let _ = xml_to_json(b"<Patient xmlns=\"http://hl7.org/fhir\"><name/></Patient>");

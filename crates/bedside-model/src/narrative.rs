@@ -154,7 +154,10 @@ mod tests {
     fn finds_outer_divs_only() {
         let xml = r#"<Patient><text><div xmlns="http://www.w3.org/1999/xhtml"><div><p><b>A</b> b</p></div><div/></div></text><x><div>not xhtml</div></x></Patient>"#;
         let (lifted, originals) = lift_from_xml(xml);
-        assert_eq!(originals, vec![r#"<div xmlns="http://www.w3.org/1999/xhtml"><div><p><b>A</b> b</p></div><div/></div>"#]);
+        assert_eq!(
+            originals,
+            vec![r#"<div xmlns="http://www.w3.org/1999/xhtml"><div><p><b>A</b> b</p></div><div/></div>"#]
+        );
         assert!(lifted.contains("BEDSIDE-NARRATIVE-0"));
         assert!(lifted.contains("<div>not xhtml</div>"));
     }

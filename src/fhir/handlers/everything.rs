@@ -25,8 +25,9 @@ pub async fn patient_everything(
 ) -> Result<HttpResponse, ApiError> {
     let out = Output::negotiate(&req)?;
     let pid = path.into_inner();
-    let params: Vec<(String, String)> =
-        url::form_urlencoded::parse(req.query_string().as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let params: Vec<(String, String)> = url::form_urlencoded::parse(req.query_string().as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
     let wanted: Option<Vec<String>> =
         params.iter().find(|(k, _)| k == "_type").map(|(_, v)| v.split(',').map(|s| s.trim().to_string()).collect());
     let types: Vec<String> = SUPPORTED_TYPES
@@ -37,7 +38,9 @@ pub async fn patient_everything(
         .map(|t| t.to_string())
         .collect();
     if types.is_empty() {
-        return Err(ApiError::Forbidden("the access token allows reading none of this patient's resource types".into()));
+        return Err(ApiError::Forbidden(
+            "the access token allows reading none of this patient's resource types".into(),
+        ));
     }
     let mut passthrough = Vec::new();
     let mut since = None;
@@ -45,19 +48,35 @@ pub async fn patient_everything(
         match k.as_str() {
             "_count" | "_cursor" | "_format" | "_pretty" | "_type" => passthrough.push((k.clone(), v.clone())),
             "_since" => {
-                since = Some(instant::parse_to_utc(v).ok_or_else(|| ApiError::BadRequest(format!("_since={v} is not a FHIR instant")))?);
+                since = Some(
+                    instant::parse_to_utc(v)
+                        .ok_or_else(|| ApiError::BadRequest(format!("_since={v} is not a FHIR instant")))?,
+                );
                 passthrough.push((k.clone(), v.clone()));
             }
-            other => return Err(ApiError::BadRequest(format!("{other} is not a parameter of $everything (use _count, _since, _type)"))),
+            other => {
+                return Err(ApiError::BadRequest(format!(
+                    "{other} is not a parameter of $everything (use _count, _since, _type)"
+                )))
+            }
         }
     }
-    let result_params: Vec<(String, String)> = passthrough.iter().filter(|(k, _)| k != "_since" && k != "_type").cloned().collect();
+    let result_params: Vec<(String, String)> =
+        passthrough.iter().filter(|(k, _)| k != "_since" && k != "_type").cloned().collect();
     let mut spec = SearchSpec::parse(types.clone(), &result_params, &access, &state.settings, false)?;
     spec.query.all_of.push(vec![Condition::Compartment(pid.clone())]);
     if let Some(s) = since {
-        spec.query.all_of.push(vec![Condition::Date { param: "_lastUpdated".into(), op: RangeOp::Ge, low: s.millis, high: s.millis }]);
+        spec.query.all_of.push(vec![Condition::Date {
+            param: "_lastUpdated".into(),
+            op: RangeOp::Ge,
+            low: s.millis,
+            high: s.millis,
+        }]);
     }
-    spec.includes = types.iter().map(|t| Include { source_type: t.clone(), param: None, target_type: None, iterate: false }).collect();
+    spec.includes = types
+        .iter()
+        .map(|t| Include { source_type: t.clone(), param: None, target_type: None, iterate: false })
+        .collect();
     spec.want_total = true;
     spec.used = passthrough.iter().filter(|(k, _)| k != "_cursor").cloned().collect();
     let fp = engine::fingerprint(&[format!("everything/{pid}")], &spec.used);
@@ -74,7 +93,10 @@ pub async fn patient_everything(
     })
     .await?;
     page.included.retain(|r| !is_compartment_type(&r.res_type));
-    crate::audit::capture::touched(&req, page.matches.iter().chain(&page.included).map(|r| (r.res_type.as_str(), r.res_id.as_str())));
+    crate::audit::capture::touched(
+        &req,
+        page.matches.iter().chain(&page.included).map(|r| (r.res_type.as_str(), r.res_id.as_str())),
+    );
     let base = state.settings.fhir_base();
     let link = |extra: Option<(&str, String)>| {
         let mut s = url::form_urlencoded::Serializer::new(String::new());

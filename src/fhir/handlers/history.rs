@@ -12,7 +12,11 @@ use crate::smart::scopes::Interaction;
 use crate::store::resources::{self as rows, HistoryQuery};
 use crate::AppState;
 
-pub async fn system(req: HttpRequest, state: web::Data<AppState>, access: AccessContext) -> Result<HttpResponse, ApiError> {
+pub async fn system(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    access: AccessContext,
+) -> Result<HttpResponse, ApiError> {
     run(req, state, access, None, None).await
 }
 
@@ -52,8 +56,9 @@ async fn run(
     if let Some(id) = &res_id {
         resource::check_id(id)?;
     }
-    let params: Vec<(String, String)> =
-        url::form_urlencoded::parse(req.query_string().as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let params: Vec<(String, String)> = url::form_urlencoded::parse(req.query_string().as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
     let mut q = HistoryQuery { res_type: res_type.clone(), res_id: res_id.clone(), ..Default::default() };
     let mut count = state.settings.default_count;
     for (k, v) in &params {
@@ -80,7 +85,9 @@ async fn run(
                 q.before = Some(seq.parse().map_err(|_| ApiError::BadRequest("invalid cursor".into()))?);
             }
             "_format" | "_pretty" => {}
-            other => return Err(ApiError::BadRequest(format!("{other} is not a history parameter (use _count, _since)"))),
+            other => {
+                return Err(ApiError::BadRequest(format!("{other} is not a history parameter (use _count, _since)")))
+            }
         }
     }
     q.limit = count as i64 + 1;
@@ -113,7 +120,10 @@ async fn run(
     .await?;
     crate::audit::capture::touched_refs(
         &req,
-        entries.iter().filter(|(_, ok)| *ok).map(|(e, _)| format!("{}/{}/_history/{}", e.res_type, e.res_id, e.version_id)),
+        entries
+            .iter()
+            .filter(|(_, ok)| *ok)
+            .map(|(e, _)| format!("{}/{}/_history/{}", e.res_type, e.res_id, e.version_id)),
     );
     let base = state.settings.fhir_base();
     let path = req.path().to_string();

@@ -50,13 +50,19 @@ pub async fn search_post(
         ));
     }
     let mut params = params_of(req.query_string());
-    params.extend(params_of(std::str::from_utf8(&body).map_err(|_| ApiError::BadRequest("the form is not UTF-8".into()))?));
+    params.extend(params_of(
+        std::str::from_utf8(&body).map_err(|_| ApiError::BadRequest("the form is not UTF-8".into()))?,
+    ));
     let t = path.into_inner();
     run(req, state, access, vec![t.clone()], format!("/{t}"), params).await
 }
 
 /// `GET /fhir?_type=Patient,Observation&…`: the common parameters over several types.
-pub async fn search_system(req: HttpRequest, state: web::Data<AppState>, access: AccessContext) -> Result<HttpResponse, ApiError> {
+pub async fn search_system(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    access: AccessContext,
+) -> Result<HttpResponse, ApiError> {
     let params = params_of(req.query_string());
     let types: Vec<String> = match params.iter().find(|(k, _)| k == "_type") {
         Some((_, v)) => v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
@@ -94,7 +100,10 @@ async fn run(
     };
     let spec2 = spec.clone();
     let page = db(&state, move |c| engine::run(c, &access, &spec2, after)).await?;
-    crate::audit::capture::touched(&req, page.matches.iter().chain(&page.included).map(|r| (r.res_type.as_str(), r.res_id.as_str())));
+    crate::audit::capture::touched(
+        &req,
+        page.matches.iter().chain(&page.included).map(|r| (r.res_type.as_str(), r.res_id.as_str())),
+    );
     let base = state.settings.fhir_base();
     let qs = |extra: Option<(&str, &str)>| -> String {
         let mut s = url::form_urlencoded::Serializer::new(String::new());

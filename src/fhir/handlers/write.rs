@@ -32,13 +32,7 @@ fn retrying<T>(
 fn done_response(req: &HttpRequest, state: &AppState, out: Output, done: &Done) -> Result<HttpResponse, ApiError> {
     let mut b: HttpResponseBuilder = if done.status == 201 { HttpResponse::Created() } else { HttpResponse::Ok() };
     version_headers(&mut b, done.version_id, &done.last_updated);
-    let location = format!(
-        "{}/{}/{}/_history/{}",
-        state.settings.fhir_base(),
-        done.res_type,
-        done.id,
-        done.version_id
-    );
+    let location = format!("{}/{}/{}/_history/{}", state.settings.fhir_base(), done.res_type, done.id, done.version_id);
     b.insert_header((header::LOCATION, location.clone()));
     if done.status == 201 {
         b.insert_header((header::CONTENT_LOCATION, location));
@@ -57,17 +51,18 @@ pub async fn create(
     let out = Output::negotiate(&req)?;
     let res_type = path.into_inner();
     crate::fhir::resource::check_type(&res_type)?;
-    if let Some((k, _)) = url::form_urlencoded::parse(req.query_string().as_bytes()).find(|(k, _)| k != "_format" && k != "_pretty") {
+    if let Some((k, _)) =
+        url::form_urlencoded::parse(req.query_string().as_bytes()).find(|(k, _)| k != "_format" && k != "_pretty")
+    {
         return Err(ApiError::BadRequest(format!(
             "create takes no search parameters (got {k}); for a conditional create send the criteria in the If-None-Exist header"
         )));
     }
     let value = parse_body(&req, &body)?;
     let if_none_exist = req.headers().get("if-none-exist").and_then(|v| v.to_str().ok()).map(str::to_string);
-    let done = db(&state, move |c| {
-        write_tx(c, |c| service::create(c, &access, &res_type, value, if_none_exist.as_deref()))
-    })
-    .await?;
+    let done =
+        db(&state, move |c| write_tx(c, |c| service::create(c, &access, &res_type, value, if_none_exist.as_deref())))
+            .await?;
     done_response(&req, &state, out, &done)
 }
 
@@ -127,8 +122,8 @@ pub async fn patch(
             "PATCH needs Content-Type application/json-patch+json (got {ctype:?})"
         )));
     }
-    let ops: serde_json::Value = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::BadRequest(format!("the patch is not valid JSON: {e}")))?;
+    let ops: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("the patch is not valid JSON: {e}")))?;
     let expected = if_match(&req)?;
     let done = db(&state, move |c| {
         retrying(c, expected.is_none(), |c| service::patch(c, &access, &res_type, &id, ops.clone(), expected))

@@ -40,7 +40,10 @@ pub fn fingerprint(res_types: &[String], used: &[(String, String)]) -> String {
         h.update([1u8]);
         h.update(v.as_bytes());
     }
-    base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, h.finalize().get(..12).unwrap_or_default())
+    base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        h.finalize().get(..12).unwrap_or_default(),
+    )
 }
 
 /// Decodes a cursor for this search (400 if altered or from another search).
@@ -63,7 +66,12 @@ fn can_include(conn: &mut AnyConnection, access: &AccessContext, r: &StoredResou
 }
 
 /// Runs one page.
-pub fn run(conn: &mut AnyConnection, access: &AccessContext, spec: &SearchSpec, after: Option<After>) -> Result<Page, ApiError> {
+pub fn run(
+    conn: &mut AnyConnection,
+    access: &AccessContext,
+    spec: &SearchSpec,
+    after: Option<After>,
+) -> Result<Page, ApiError> {
     let mut q = spec.query.clone();
     q.after = after;
     let count = if spec.summary == Some(Summary::Count) { 0 } else { spec.count };
@@ -74,12 +82,21 @@ pub fn run(conn: &mut AnyConnection, access: &AccessContext, spec: &SearchSpec, 
     let next = if more { page.last().map(|h| After { keys: h.keys.clone(), seq: h.seq }) } else { None };
     let seqs: Vec<i64> = page.iter().map(|h| h.seq).collect();
     let matches = rows::read_many(conn, &seqs)?;
-    let total = if spec.want_total || spec.summary == Some(Summary::Count) { Some(store_search::count(conn, &spec.query)?) } else { None };
+    let total = if spec.want_total || spec.summary == Some(Summary::Count) {
+        Some(store_search::count(conn, &spec.query)?)
+    } else {
+        None
+    };
     let included = includes(conn, access, spec, &matches)?;
     Ok(Page { matches, included, total, next })
 }
 
-fn includes(conn: &mut AnyConnection, access: &AccessContext, spec: &SearchSpec, matches: &[StoredResource]) -> Result<Vec<StoredResource>, ApiError> {
+fn includes(
+    conn: &mut AnyConnection,
+    access: &AccessContext,
+    spec: &SearchSpec,
+    matches: &[StoredResource],
+) -> Result<Vec<StoredResource>, ApiError> {
     let mut seen: HashSet<(String, String)> = matches.iter().map(|r| (r.res_type.clone(), r.res_id.clone())).collect();
     let mut out: Vec<StoredResource> = Vec::new();
     let mut frontier: Vec<StoredResource> = matches.to_vec();
@@ -89,7 +106,8 @@ fn includes(conn: &mut AnyConnection, access: &AccessContext, spec: &SearchSpec,
         for inc in spec.includes.iter().filter(active) {
             let sources: Vec<i64> = frontier.iter().filter(|r| r.res_type == inc.source_type).map(|r| r.seq).collect();
             let params = inc.param.as_ref().map(|p| vec![p.clone()]);
-            for (t, id) in store_search::references_from(conn, &sources, params.as_deref(), inc.target_type.as_deref())? {
+            for (t, id) in store_search::references_from(conn, &sources, params.as_deref(), inc.target_type.as_deref())?
+            {
                 if out.len() + added.len() >= MAX_INCLUDED || !seen.insert((t.clone(), id.clone())) {
                     continue;
                 }
@@ -101,7 +119,8 @@ fn includes(conn: &mut AnyConnection, access: &AccessContext, spec: &SearchSpec,
             }
         }
         for inc in spec.revincludes.iter().filter(active) {
-            let targets: Vec<(String, String)> = frontier.iter().map(|r| (r.res_type.clone(), r.res_id.clone())).collect();
+            let targets: Vec<(String, String)> =
+                frontier.iter().map(|r| (r.res_type.clone(), r.res_id.clone())).collect();
             let room = MAX_INCLUDED.saturating_sub(out.len() + added.len()) as i64;
             let seqs = store_search::referencing(conn, &inc.source_type, inc.param.as_deref(), &targets, room)?;
             for r in rows::read_many(conn, &seqs)? {
@@ -123,11 +142,108 @@ fn includes(conn: &mut AnyConnection, access: &AccessContext, spec: &SearchSpec,
 /// often marked Σ across R4.
 fn summary_elements(res_type: &str) -> &'static [&'static str] {
     match res_type {
-        "Patient" => &["identifier", "active", "name", "telecom", "gender", "birthDate", "deceasedBoolean", "deceasedDateTime", "address", "managingOrganization", "link"],
-        "Observation" => &["identifier", "basedOn", "partOf", "status", "category", "code", "subject", "focus", "encounter", "effectiveDateTime", "effectivePeriod", "effectiveTiming", "effectiveInstant", "issued", "performer", "valueQuantity", "valueCodeableConcept", "valueString", "valueBoolean", "valueInteger", "valueRange", "valueRatio", "valueSampledData", "valueTime", "valueDateTime", "valuePeriod", "dataAbsentReason", "hasMember", "derivedFrom", "component"],
-        "Appointment" => &["identifier", "status", "serviceCategory", "serviceType", "specialty", "appointmentType", "start", "end", "slot", "participant"],
-        "CarePlan" => &["identifier", "instantiatesCanonical", "instantiatesUri", "basedOn", "replaces", "partOf", "status", "intent", "category", "title", "subject", "encounter", "period", "author"],
-        _ => &["identifier", "status", "category", "code", "type", "name", "subject", "patient", "encounter", "period", "date", "active", "intent", "effectiveDateTime", "authoredOn", "recordedDate", "onsetDateTime", "occurrenceDateTime", "performedDateTime", "performedPeriod", "clinicalStatus", "verificationStatus", "lifecycleStatus", "telecom", "address", "gender", "birthDate"],
+        "Patient" => &[
+            "identifier",
+            "active",
+            "name",
+            "telecom",
+            "gender",
+            "birthDate",
+            "deceasedBoolean",
+            "deceasedDateTime",
+            "address",
+            "managingOrganization",
+            "link",
+        ],
+        "Observation" => &[
+            "identifier",
+            "basedOn",
+            "partOf",
+            "status",
+            "category",
+            "code",
+            "subject",
+            "focus",
+            "encounter",
+            "effectiveDateTime",
+            "effectivePeriod",
+            "effectiveTiming",
+            "effectiveInstant",
+            "issued",
+            "performer",
+            "valueQuantity",
+            "valueCodeableConcept",
+            "valueString",
+            "valueBoolean",
+            "valueInteger",
+            "valueRange",
+            "valueRatio",
+            "valueSampledData",
+            "valueTime",
+            "valueDateTime",
+            "valuePeriod",
+            "dataAbsentReason",
+            "hasMember",
+            "derivedFrom",
+            "component",
+        ],
+        "Appointment" => &[
+            "identifier",
+            "status",
+            "serviceCategory",
+            "serviceType",
+            "specialty",
+            "appointmentType",
+            "start",
+            "end",
+            "slot",
+            "participant",
+        ],
+        "CarePlan" => &[
+            "identifier",
+            "instantiatesCanonical",
+            "instantiatesUri",
+            "basedOn",
+            "replaces",
+            "partOf",
+            "status",
+            "intent",
+            "category",
+            "title",
+            "subject",
+            "encounter",
+            "period",
+            "author",
+        ],
+        _ => &[
+            "identifier",
+            "status",
+            "category",
+            "code",
+            "type",
+            "name",
+            "subject",
+            "patient",
+            "encounter",
+            "period",
+            "date",
+            "active",
+            "intent",
+            "effectiveDateTime",
+            "authoredOn",
+            "recordedDate",
+            "onsetDateTime",
+            "occurrenceDateTime",
+            "performedDateTime",
+            "performedPeriod",
+            "clinicalStatus",
+            "verificationStatus",
+            "lifecycleStatus",
+            "telecom",
+            "address",
+            "gender",
+            "birthDate",
+        ],
     }
 }
 
@@ -152,7 +268,9 @@ fn shape(spec: &SearchSpec, r: &StoredResource) -> Result<Option<Vec<u8>>, ApiEr
         let mut v: Value = serde_json::from_slice(&r.content).map_err(|e| ApiError::Internal(e.to_string()))?;
         if let Some(o) = v.as_object_mut() {
             o.retain(|k, _| {
-                matches!(k.as_str(), "resourceType" | "id" | "meta") || crate::fhir::required::is_mandatory(t, k) || keep(k)
+                matches!(k.as_str(), "resourceType" | "id" | "meta")
+                    || crate::fhir::required::is_mandatory(t, k)
+                    || keep(k)
             });
         }
         subsetted(&mut v);
@@ -173,7 +291,13 @@ fn shape(spec: &SearchSpec, r: &StoredResource) -> Result<Option<Vec<u8>>, ApiEr
 }
 
 /// The searchset Bundle for a page. `self_url`/`next_url` are absolute.
-pub fn to_bundle(spec: &SearchSpec, page: &Page, fhir_base: &str, self_url: String, next_url: Option<String>) -> Result<Vec<u8>, ApiError> {
+pub fn to_bundle(
+    spec: &SearchSpec,
+    page: &Page,
+    fhir_base: &str,
+    self_url: String,
+    next_url: Option<String>,
+) -> Result<Vec<u8>, ApiError> {
     let mut links = vec![("self", self_url)];
     if let Some(n) = next_url {
         links.push(("next", n));

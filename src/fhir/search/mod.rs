@@ -2,9 +2,9 @@
 //! FHIRPath-subset evaluator, the index rows extracted from a resource at write time, and query parsing.
 
 pub mod dates;
+pub mod engine;
 pub mod extract;
 pub mod fhirpath;
 pub mod query;
 pub mod registry;
-pub mod engine;
 pub mod spec;

@@ -92,7 +92,11 @@ fn parse_param_depth(res_type: &str, name: &str, value: &str, depth: usize) -> R
             return Err(bad(name, format!("{source}.{param} cannot point at {res_type}")));
         }
         let inner = parse_param_depth(source, inner, value, depth + 1)?;
-        return Ok(vec![Condition::Has { source_type: source.to_string(), param: param.to_string(), inner: vec![inner] }]);
+        return Ok(vec![Condition::Has {
+            source_type: source.to_string(),
+            param: param.to_string(),
+            inner: vec![inner],
+        }]);
     }
     // Forward chaining: param[:Type].rest
     if let Some((head, rest)) = name.split_once('.') {
@@ -100,10 +104,9 @@ fn parse_param_depth(res_type: &str, name: &str, value: &str, depth: usize) -> R
             Some((c, t)) => (c, Some(t)),
             None => (head, None),
         };
-        let rp = registry
-            .get(res_type, code)
-            .filter(|p| p.kind == ParamType::Reference)
-            .ok_or_else(|| bad(name, format!("{code} is not a reference parameter of {res_type}, so it cannot be chained")))?;
+        let rp = registry.get(res_type, code).filter(|p| p.kind == ParamType::Reference).ok_or_else(|| {
+            bad(name, format!("{code} is not a reference parameter of {res_type}, so it cannot be chained"))
+        })?;
         let target = match type_mod {
             Some(t) if super::super::types::is_supported(t) => t.to_string(),
             Some(t) => return Err(bad(name, format!("{t} is not a supported resource type"))),
@@ -111,7 +114,12 @@ fn parse_param_depth(res_type: &str, name: &str, value: &str, depth: usize) -> R
                 let served: Vec<&String> = rp.targets.iter().filter(|t| super::super::types::is_supported(t)).collect();
                 match served.as_slice() {
                     [one] => (*one).clone(),
-                    _ => return Err(bad(name, format!("{code} can point at several types; name one, e.g. {code}:Patient.{rest}"))),
+                    _ => {
+                        return Err(bad(
+                            name,
+                            format!("{code} can point at several types; name one, e.g. {code}:Patient.{rest}"),
+                        ))
+                    }
                 }
             }
         };
@@ -162,8 +170,12 @@ fn parse_param_depth(res_type: &str, name: &str, value: &str, depth: usize) -> R
             return Err(bad(name, "empty value"));
         }
         let cond = match (param.kind, modifier) {
-            (ParamType::String, None) => Condition::String { param: p.clone(), value: StringMatch::StartsWith(normalize_string(&v)) },
-            (ParamType::String, Some("contains")) => Condition::String { param: p.clone(), value: StringMatch::Contains(normalize_string(&v)) },
+            (ParamType::String, None) => {
+                Condition::String { param: p.clone(), value: StringMatch::StartsWith(normalize_string(&v)) }
+            }
+            (ParamType::String, Some("contains")) => {
+                Condition::String { param: p.clone(), value: StringMatch::Contains(normalize_string(&v)) }
+            }
             (ParamType::String, Some("exact")) => Condition::String { param: p.clone(), value: StringMatch::Exact(v) },
             (ParamType::Token, None | Some("not")) => {
                 let (system, code) = match v.split_once('|') {
@@ -193,12 +205,14 @@ fn parse_param_depth(res_type: &str, name: &str, value: &str, depth: usize) -> R
                 let system = parts.next().filter(|s| !s.is_empty()).map(str::to_string);
                 let unit = parts.next().filter(|s| !s.is_empty()).map(str::to_string);
                 let (op, rest) = prefix(num);
-                let (low, high) = number_range(op, rest).ok_or_else(|| bad(name, format!("{rest:?} is not a number")))?;
+                let (low, high) =
+                    number_range(op, rest).ok_or_else(|| bad(name, format!("{rest:?} is not a number")))?;
                 Condition::Quantity { param: p.clone(), op, low, high, system, code: unit }
             }
             (ParamType::Number, None) => {
                 let (op, rest) = prefix(&v);
-                let (low, high) = number_range(op, rest).ok_or_else(|| bad(name, format!("{rest:?} is not a number")))?;
+                let (low, high) =
+                    number_range(op, rest).ok_or_else(|| bad(name, format!("{rest:?} is not a number")))?;
                 Condition::Number { param: p.clone(), op, low, high }
             }
             (ParamType::Uri, None) => Condition::Uri { param: p.clone(), value: v, below: false },
@@ -235,7 +249,12 @@ fn reference_condition(param: &str, v: &str, type_mod: Option<&str>) -> Conditio
             target_id: Some(id),
             url: None,
         },
-        _ => Condition::Reference { param: param.to_string(), target_type: None, target_id: None, url: Some(v.to_string()) },
+        _ => Condition::Reference {
+            param: param.to_string(),
+            target_type: None,
+            target_id: None,
+            url: Some(v.to_string()),
+        },
     }
 }
 
@@ -287,13 +306,20 @@ pub fn restrict(q: &mut Query, access: &AccessContext, interaction: Interaction)
 
 /// SMART granular scopes (`patient/Observation.rs?category=…|laboratory`) as extra AND-ed groups of
 /// OR-ed conditions; empty when the grant has no filter for this type and interaction.
-pub fn scope_filters(res_type: &str, access: &AccessContext, interaction: Interaction) -> Result<Vec<Vec<Condition>>, ApiError> {
+pub fn scope_filters(
+    res_type: &str,
+    access: &AccessContext,
+    interaction: Interaction,
+) -> Result<Vec<Vec<Condition>>, ApiError> {
     let groups = access.scopes.filter_groups(res_type, interaction).map_err(ApiError::Forbidden)?;
     let mut out = Vec::with_capacity(groups.len());
     for group in groups {
         let mut alternatives = Vec::new();
         for (name, value) in group {
-            alternatives.extend(parse_param(res_type, &name, &value).map_err(|e| ApiError::Forbidden(format!("a granted scope's filter cannot be applied: {e}")))?);
+            alternatives.extend(
+                parse_param(res_type, &name, &value)
+                    .map_err(|e| ApiError::Forbidden(format!("a granted scope's filter cannot be applied: {e}")))?,
+            );
         }
         out.push(alternatives);
     }
@@ -340,15 +366,30 @@ mod tests {
     fn references() {
         assert_eq!(
             reference_condition("subject", "Patient/1", None),
-            Condition::Reference { param: "subject".into(), target_type: Some("Patient".into()), target_id: Some("1".into()), url: None }
+            Condition::Reference {
+                param: "subject".into(),
+                target_type: Some("Patient".into()),
+                target_id: Some("1".into()),
+                url: None
+            }
         );
         assert_eq!(
             reference_condition("subject", "http://x/fhir/Patient/1/_history/2", None),
-            Condition::Reference { param: "subject".into(), target_type: Some("Patient".into()), target_id: Some("1".into()), url: None }
+            Condition::Reference {
+                param: "subject".into(),
+                target_type: Some("Patient".into()),
+                target_id: Some("1".into()),
+                url: None
+            }
         );
         assert_eq!(
             reference_condition("subject", "1", Some("Patient")),
-            Condition::Reference { param: "subject".into(), target_type: Some("Patient".into()), target_id: Some("1".into()), url: None }
+            Condition::Reference {
+                param: "subject".into(),
+                target_type: Some("Patient".into()),
+                target_id: Some("1".into()),
+                url: None
+            }
         );
     }
 }

@@ -10,8 +10,19 @@ use crate::store::search::{Query, SortKey, SortSource, MAX_SORT_KEYS};
 
 /// Parameters that shape the result rather than select resources.
 pub const RESULT_PARAMS: &[&str] = &[
-    "_count", "_cursor", "_format", "_pretty", "_total", "_sort", "_summary", "_elements", "_include",
-    "_revinclude", "_type", "_contained", "_containedType",
+    "_count",
+    "_cursor",
+    "_format",
+    "_pretty",
+    "_total",
+    "_sort",
+    "_summary",
+    "_elements",
+    "_include",
+    "_revinclude",
+    "_type",
+    "_contained",
+    "_containedType",
 ];
 
 pub fn is_result_param(name: &str) -> bool {
@@ -110,7 +121,11 @@ fn sort_key(res_types: &[String], item: &str) -> Result<SortKey, ApiError> {
                 Some(ParamType::Token) => SortSource::Token,
                 Some(ParamType::Number) => SortSource::Number,
                 Some(ParamType::Quantity) => SortSource::Quantity,
-                _ => return Err(bad(format!("_sort: {code} cannot be sorted on (use date, string, token, number or quantity parameters)"))),
+                _ => {
+                    return Err(bad(format!(
+                        "_sort: {code} cannot be sorted on (use date, string, token, number or quantity parameters)"
+                    )))
+                }
             }
         }
     };
@@ -199,7 +214,9 @@ impl SearchSpec {
                     }
                     "_contained" | "_containedType" => {
                         if value != "false" && value != "container" {
-                            return Err(bad(format!("{name}={value} is not supported (contained resources are not searched)")));
+                            return Err(bad(format!(
+                                "{name}={value} is not supported (contained resources are not searched)"
+                            )));
                         }
                     }
                     _ => {

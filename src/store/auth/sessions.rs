@@ -37,7 +37,11 @@ pub fn set_session_user(conn: &mut AnyConnection, session_hash: &str, username: 
 }
 
 /// A user's live grants with the app's name: (grant_id, app name, scope, created_at), newest first.
-pub fn user_grants(conn: &mut AnyConnection, username: &str, now: i64) -> StoreResult<Vec<(String, String, String, i64)>> {
+pub fn user_grants(
+    conn: &mut AnyConnection,
+    username: &str,
+    now: i64,
+) -> StoreResult<Vec<(String, String, String, i64)>> {
     Ok(auth_grants::table
         .inner_join(oauth_clients::table)
         .filter(auth_grants::username.eq(username))
@@ -50,8 +54,10 @@ pub fn user_grants(conn: &mut AnyConnection, username: &str, now: i64) -> StoreR
 
 /// Revokes one of the user's grants; false if it is not theirs.
 pub fn revoke_user_grant(conn: &mut AnyConnection, grant_id: &str, username: &str) -> StoreResult<bool> {
-    let n = diesel::update(auth_grants::table.filter(auth_grants::grant_id.eq(grant_id)).filter(auth_grants::username.eq(username)))
-        .set(auth_grants::revoked.eq(true))
-        .execute(conn)?;
+    let n = diesel::update(
+        auth_grants::table.filter(auth_grants::grant_id.eq(grant_id)).filter(auth_grants::username.eq(username)),
+    )
+    .set(auth_grants::revoked.eq(true))
+    .execute(conn)?;
     Ok(n == 1)
 }

@@ -37,7 +37,9 @@ pub fn record_failure(conn: &mut AnyConnection, username: &str, now: i64) -> Sto
         login_failures::window_start.eq(start),
         login_failures::locked_until.eq(locked_until),
     );
-    let n = diesel::update(login_failures::table.filter(login_failures::username.eq(username))).set(values).execute(conn)?;
+    let n = diesel::update(login_failures::table.filter(login_failures::username.eq(username)))
+        .set(values)
+        .execute(conn)?;
     if n == 0 {
         // A concurrent first failure may have inserted the row: then this one is simply not counted.
         let _ = diesel::insert_into(login_failures::table)

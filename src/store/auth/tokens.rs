@@ -86,9 +86,11 @@ pub fn find_code(conn: &mut AnyConnection, code_hash: &str) -> StoreResult<Optio
 
 /// Marks a code used; false if it already was (a replay), so two concurrent redemptions cannot both win.
 pub fn use_code(conn: &mut AnyConnection, code_hash: &str) -> StoreResult<bool> {
-    let n = diesel::update(auth_codes::table.filter(auth_codes::code_hash.eq(code_hash)).filter(auth_codes::used.eq(false)))
-        .set(auth_codes::used.eq(true))
-        .execute(conn)?;
+    let n = diesel::update(
+        auth_codes::table.filter(auth_codes::code_hash.eq(code_hash)).filter(auth_codes::used.eq(false)),
+    )
+    .set(auth_codes::used.eq(true))
+    .execute(conn)?;
     Ok(n == 1)
 }
 
@@ -124,8 +126,15 @@ pub fn use_refresh(conn: &mut AnyConnection, token_hash: &str) -> StoreResult<bo
 
 /// Records a client assertion's `jti`; false if the client already used it. Call it outside any
 /// other transaction (a unique violation aborts a PostgreSQL transaction).
-pub fn record_jti(conn: &mut AnyConnection, client_id: &str, jti: &str, expires_at: i64, now: i64) -> StoreResult<bool> {
-    diesel::delete(client_assertion_jtis::table.filter(client_assertion_jtis::expires_at.lt(now - 3600))).execute(conn)?;
+pub fn record_jti(
+    conn: &mut AnyConnection,
+    client_id: &str,
+    jti: &str,
+    expires_at: i64,
+    now: i64,
+) -> StoreResult<bool> {
+    diesel::delete(client_assertion_jtis::table.filter(client_assertion_jtis::expires_at.lt(now - 3600)))
+        .execute(conn)?;
     let inserted = diesel::insert_into(client_assertion_jtis::table)
         .values((
             client_assertion_jtis::client_id.eq(client_id),
