@@ -56,6 +56,8 @@ enum Command {
     },
     /// Print the search parameters served, per resource type, as Markdown (generated from the registry).
     SearchParams,
+    /// Print which resources belong to a patient (the access model's compartment rules), as Markdown.
+    Compartments,
     /// Benchmark the main searches on N imported Synthea patients (use a release build).
     Bench {
         /// Folder of Synthea R4 Bundles (one patient each; reused in turn to reach --patients).
@@ -109,6 +111,10 @@ fn main() -> ExitCode {
         Command::Bench { data, patients, database_url, repeat } => bench(data, patients, database_url, repeat),
         Command::SearchParams => {
             print!("{}", bedside::fhir::capability::search_parameters_markdown());
+            Ok(())
+        }
+        Command::Compartments => {
+            print!("{}", bedside::fhir::compartment::markdown());
             Ok(())
         }
         Command::User(cmd) => bedside::smart::cli::user(cmd),
@@ -168,13 +174,29 @@ fn reindex(db: DbArgs) -> Result<(), String> {
     let bar = indicatif::ProgressBar::new_spinner();
     let n = bedside::reindex::reindex_all(&store, 500, |done| bar.set_message(format!("{done} resources re-indexed")))
         .map_err(|e| e.to_string())?;
+    bedside::reindex::record_current(&store).map_err(|e| e.to_string())?;
     bar.finish_and_clear();
     println!("Re-indexed {n} resources.");
     Ok(())
 }
 
+/// Re-indexes a database whose index was built with other search or compartment rules (an upgrade).
+fn ensure_index(store: &Store) -> Result<(), String> {
+    let n = bedside::reindex::ensure_current(store, |done| {
+        if done % 5000 == 0 {
+            tracing::info!(done, "re-indexing after a change of the search or compartment rules")
+        }
+    })
+    .map_err(|e| e.to_string())?;
+    if n > 0 {
+        tracing::warn!(resources = n, "re-indexed the database for this version's search and compartment rules");
+    }
+    Ok(())
+}
+
 fn import(db: DbArgs, paths: Vec<std::path::PathBuf>, base_url: String) -> Result<(), String> {
     let store = Store::open(&db.url(), 2).map_err(|e| e.to_string())?;
+    ensure_index(&store)?;
     let settings = Settings::for_base(&base_url);
     let report = bedside::import::import_paths(&store, &settings, &paths, true);
     report.print();
@@ -189,6 +211,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     let settings = Settings::from_args(&args)?;
     let url = args.db.url();
     let store = Store::open(&url, args.pool_size).map_err(|e| e.to_string())?;
+    ensure_index(&store)?;
     if args.demo {
         tracing::warn!("DEMO MODE: demo sign-ins with published passwords and a public demo app are enabled");
         let summary = bedside::seed::seed_demo(&store, &settings).map_err(|e| e.to_string())?;

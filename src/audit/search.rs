@@ -91,7 +91,7 @@ fn single<'a>(name: &str, v: &'a str) -> Result<&'a str, ApiError> {
 }
 
 fn parse(params: &[(String, String)], access: &AccessContext, state: &AppState) -> Result<Parsed, ApiError> {
-    let own = access.compartment_patient().map(str::to_string);
+    let own = crate::fhir::guard::only_patient(access, "AuditEvent", Interaction::Read)?;
     let owner = own.clone().map(Owner::Patient).unwrap_or(Owner::All);
     let mut p = Parsed {
         query: LogQuery::new(owner, 0),
@@ -272,7 +272,7 @@ pub async fn read(
     let id = path.into_inner();
     let not_found = || ApiError::NotFound(format!("AuditEvent/{id} is not known"));
     let Ok(n) = id.parse::<i64>() else { return Err(not_found()) };
-    let own = access.compartment_patient().map(str::to_string);
+    let own = crate::fhir::guard::only_patient(&access, "AuditEvent", Interaction::Read)?;
     let found = db(&state, move |c| {
         let Some(row) = rows::get(c, n)?.filter(|r| own.is_none() || r.patient_id == own) else { return Ok(None) };
         let names = event::app_names(c, [row.client_id.clone()])?;

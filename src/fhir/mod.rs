@@ -3,6 +3,7 @@
 pub mod capability;
 pub mod compartment;
 pub mod format;
+pub mod guard;
 pub mod handlers;
 pub mod indexing;
 pub mod instant;

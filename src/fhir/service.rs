@@ -4,11 +4,14 @@
 use serde_json::Value;
 
 use super::resource::{self, IdRule};
-use super::{indexing, instant};
+use super::{guard, indexing, instant};
 use crate::error::ApiError;
 use crate::smart::access::AccessContext;
 use crate::smart::scopes::Interaction;
-use crate::store::resources::{self as rows, NewVersion, StoredResource};
+use crate::store::resources::{
+    self as rows, HistoryAccess, HistoryClause, HistoryEntry, HistoryQuery, NewVersion, StoredResource,
+};
+use crate::store::search::{self as store_search, Condition, Query};
 use crate::store::{index::IndexRows, AnyConnection};
 
 /// The result of a write.
@@ -37,65 +40,111 @@ impl Done {
     }
 }
 
-/// Is the resource inside what the token may see? Types outside the Patient compartment (Practitioner,
-/// Organization, Location, Medication, …) are shared reference data and visible to any token allowed
-/// to read the type.
-pub fn visible(conn: &mut AnyConnection, access: &AccessContext, row: &StoredResource) -> Result<bool, ApiError> {
-    visible_for(conn, access, row, Interaction::Read)
-}
-
-/// [`visible`] for one interaction: inside the token's patient compartment and, for granular scopes
-/// (`patient/Observation.rs?category=…`), matching one of the granted filters.
-pub fn visible_for(
+/// Is the current row visible to the token for `interaction`? One indexed query with the token's
+/// reach as conditions (none when the token reaches the type without limits). A deleted row keeps
+/// the compartment of the version it deleted (not its content), so only patient limits apply to it.
+fn current_visible(
     conn: &mut AnyConnection,
     access: &AccessContext,
     row: &StoredResource,
     interaction: Interaction,
 ) -> Result<bool, ApiError> {
-    if let Some(patient) = access.compartment_patient() {
-        if super::compartment::is_compartment_type(&row.res_type) && !rows::in_compartment(conn, row.seq, patient)? {
-            return Ok(false);
-        }
+    let reaches = guard::reach(access, &row.res_type, interaction)?;
+    if reaches.is_empty() {
+        return Ok(false);
     }
-    matches_scope_filters(conn, access, &row.res_type, &row.res_id, interaction)
-}
-
-/// Does the current version of `res_type/id` match the granted granular filters (if any)?
-fn matches_scope_filters(
-    conn: &mut AnyConnection,
-    access: &AccessContext,
-    res_type: &str,
-    id: &str,
-    interaction: Interaction,
-) -> Result<bool, ApiError> {
-    let groups = super::search::query::scope_filters(res_type, access, interaction)?;
-    if groups.is_empty() {
+    if reaches.iter().any(guard::Reach::unlimited) {
         return Ok(true);
     }
-    let mut q = crate::store::search::Query {
-        res_types: vec![res_type.to_string()],
-        all_of: groups,
+    if row.deleted {
+        let rows = IndexRows { compartment: rows::compartment_of(conn, row.seq)?, ..Default::default() };
+        return guard::admits(access, &row.res_type, &row.res_id, &rows, interaction);
+    }
+    let mut q = Query {
+        res_types: vec![row.res_type.clone()],
+        all_of: vec![vec![Condition::Id(row.res_id.clone())]],
         limit: 1,
         ..Default::default()
     };
-    q.all_of.push(vec![crate::store::search::Condition::Id(id.to_string())]);
-    Ok(!crate::store::search::find(conn, &q)?.is_empty())
+    guard::restrict(&mut q, access, interaction)?;
+    Ok(!store_search::find(conn, &q)?.is_empty())
 }
 
-/// Would a new version with these compartments stay inside the token's patient?
-fn writable_content(access: &AccessContext, res_type: &str, index: &IndexRows) -> Result<(), ApiError> {
-    if let Some(patient) = access.compartment_patient() {
-        if super::compartment::is_compartment_type(res_type) && !index.compartment.iter().any(|p| p == patient) {
-            return Err(ApiError::Forbidden(format!(
-                "this token may only write resources that belong to Patient/{patient}"
-            )));
-        }
+/// The index rows of one stored version, for checks on its own content: computed from the content,
+/// or for a deletion the compartment it kept.
+fn version_rows(conn: &mut AnyConnection, entry: &HistoryEntry) -> Result<IndexRows, ApiError> {
+    if entry.deleted {
+        return Ok(IndexRows { compartment: rows::history_compartment_of(conn, entry.hseq)?, ..Default::default() });
     }
-    Ok(())
+    let value: Value = serde_json::from_slice(&entry.content).map_err(|e| {
+        ApiError::Internal(format!(
+            "stored version {}/{}/{} unreadable: {e}",
+            entry.res_type, entry.res_id, entry.version_id
+        ))
+    })?;
+    Ok(indexing::index_rows(&value))
+}
+
+/// Does the token see this stored version (checked on its own content)?
+fn version_visible(
+    conn: &mut AnyConnection,
+    access: &AccessContext,
+    entry: &HistoryEntry,
+    interaction: Interaction,
+) -> Result<bool, ApiError> {
+    let reaches = guard::reach(access, &entry.res_type, interaction)?;
+    if reaches.is_empty() {
+        return Ok(false);
+    }
+    if reaches.iter().any(guard::Reach::unlimited) {
+        return Ok(true);
+    }
+    let rows = version_rows(conn, entry)?;
+    guard::admits(access, &entry.res_type, &entry.res_id, &rows, interaction)
+}
+
+/// The current content of `res_type/id` (None when unknown or deleted), for the server's own use only:
+/// the authorization server names the signed-in patient on its pages and checks that a launch's
+/// patient exists. Never reached from a FHIR request; apps read through [`read`].
+pub fn current_for_server(
+    conn: &mut AnyConnection,
+    res_type: &str,
+    id: &str,
+) -> Result<Option<Vec<u8>>, crate::store::StoreError> {
+    Ok(rows::read(conn, res_type, id)?.filter(|r| !r.deleted).map(|r| r.content))
+}
+
+/// The resources a conditional create/update query matches (at most a few are loaded).
+pub fn conditional_matches(
+    conn: &mut AnyConnection,
+    access: &AccessContext,
+    res_type: &str,
+    query: &str,
+) -> Result<Vec<StoredResource>, ApiError> {
+    let query = query.trim_start_matches('?');
+    let query = query.split_once('?').map(|(_, q)| q).unwrap_or(query);
+    let params: Vec<(String, String)> =
+        url::form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    if params.is_empty() {
+        return Err(ApiError::PreconditionFailed("a conditional request needs search criteria".into()));
+    }
+    let mut q = super::search::query::build(res_type, &params, access)?;
+    q.limit = 3;
+    let seqs: Vec<i64> = store_search::find(conn, &q)?.into_iter().map(|h| h.seq).collect();
+    Ok(rows::read_many(conn, &seqs)?)
 }
 
 fn not_found(res_type: &str, id: &str) -> ApiError {
     ApiError::NotFound(format!("{res_type}/{id} is not known"))
+}
+
+/// The one answer a patient-bound token gets for a PUT to an id it cannot see — free, deleted or
+/// someone else's alike — so that ids of other patients cannot be told apart from free ones.
+fn no_client_ids(res_type: &str, id: &str) -> ApiError {
+    ApiError::Forbidden(format!(
+        "{res_type}/{id} cannot be written with this token: a patient-bound token updates only its patient's \
+         existing resources and creates new ones with POST (the server assigns the id)"
+    ))
 }
 
 /// `read`: current version; 404 when unknown or outside the grant, 410 when deleted.
@@ -109,7 +158,7 @@ pub fn read(
     access.require(res_type, Interaction::Read)?;
     resource::check_id(id)?;
     let row = rows::read(conn, res_type, id)?.ok_or_else(|| not_found(res_type, id))?;
-    if !visible(conn, access, &row)? {
+    if !current_visible(conn, access, &row, Interaction::Read)? {
         return Err(not_found(res_type, id));
     }
     if row.deleted {
@@ -118,32 +167,147 @@ pub fn read(
     Ok(row)
 }
 
-/// `vread`: one version (the access check uses the current row's compartment).
+/// `vread`: one version, checked on its own content (a version that named another patient, or fell
+/// outside a granular scope, is 404 like an unknown one).
 pub fn vread(
     conn: &mut AnyConnection,
     access: &AccessContext,
     res_type: &str,
     id: &str,
     version: &str,
-) -> Result<rows::HistoryEntry, ApiError> {
+) -> Result<HistoryEntry, ApiError> {
     resource::check_type(res_type)?;
     access.require(res_type, Interaction::Read)?;
     resource::check_id(id)?;
-    let vid: i64 =
-        version.parse().map_err(|_| ApiError::NotFound(format!("{res_type}/{id} has no version {version:?}")))?;
-    let current = rows::read(conn, res_type, id)?.ok_or_else(|| not_found(res_type, id))?;
-    if !visible(conn, access, &current)? {
-        return Err(not_found(res_type, id));
+    let unknown = || ApiError::NotFound(format!("{res_type}/{id}/_history/{version} is not known"));
+    let vid: i64 = version.parse().map_err(|_| unknown())?;
+    let entry = rows::read_version(conn, res_type, id, vid)?.ok_or_else(unknown)?;
+    if !version_visible(conn, access, &entry, Interaction::Read)? {
+        return Err(unknown());
     }
-    let entry = rows::read_version(conn, res_type, id, vid)?
-        .ok_or_else(|| ApiError::NotFound(format!("{res_type}/{id} has no version {vid}")))?;
     if entry.deleted {
         return Err(ApiError::Gone(format!("version {vid} of {res_type}/{id} is a deletion")));
     }
     Ok(entry)
 }
 
-/// Writes a validated resource as the next version of `res_type/id` (current row already read).
+/// What a history listing covers.
+pub struct HistoryRequest {
+    pub res_type: Option<String>,
+    pub res_id: Option<String>,
+    pub since: Option<String>,
+    /// Keyset cursor: entries older than this history sequence number.
+    pub before: Option<i64>,
+    pub count: usize,
+}
+
+/// One page of history.
+pub struct HistoryPage {
+    pub entries: Vec<HistoryEntry>,
+    /// Where the next page starts (a history sequence number), when there is more.
+    pub next_before: Option<i64>,
+}
+
+/// At most this many history rows are looked at per page before answering with a shorter page (and a
+/// `next` link), so a page of rare matches cannot scan the whole history at once.
+const HISTORY_SCAN_ROUNDS: usize = 8;
+
+/// `history` (instance, type or system): every version checked on its own content. The token's
+/// type and patient limits are conditions of the query (pages stay full); granular filters are
+/// then checked on each version's content. Instance history of a resource none of whose versions
+/// the token sees is 404, like an unknown one.
+pub fn history(conn: &mut AnyConnection, access: &AccessContext, req: HistoryRequest) -> Result<HistoryPage, ApiError> {
+    match &req.res_type {
+        Some(t) => {
+            resource::check_type(t)?;
+            access.require(t, Interaction::Read)?;
+        }
+        None if !access.scopes.allows("*", Interaction::Read) => {
+            return Err(ApiError::Forbidden("system history needs read access to all resource types (*.read)".into()))
+        }
+        None => {}
+    }
+    if let Some(id) = &req.res_id {
+        resource::check_id(id)?;
+    }
+    let types: Vec<String> = match &req.res_type {
+        Some(t) => vec![t.clone()],
+        None => super::types::SUPPORTED_TYPES.iter().map(|t| t.to_string()).collect(),
+    };
+    let mut unlimited_types = Vec::new();
+    let mut checked_types = Vec::new();
+    let mut by_patient: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for t in &types {
+        let reaches = guard::reach(access, t, Interaction::Read)?;
+        if reaches.is_empty() {
+            continue;
+        }
+        if reaches.iter().any(guard::Reach::unlimited) {
+            unlimited_types.push(t.clone());
+            continue;
+        }
+        checked_types.push(t.clone());
+        match reaches.iter().map(|r| r.patient.clone()).collect::<Option<Vec<String>>>() {
+            // Every way in is patient-limited: only versions in those compartments.
+            Some(patients) => {
+                for p in patients {
+                    by_patient.entry(p).or_default().push(t.clone());
+                }
+            }
+            None => unlimited_types.push(t.clone()),
+        }
+    }
+    let mut scope = HistoryAccess::default();
+    if !unlimited_types.is_empty() {
+        let all = unlimited_types.len() == types.len() && req.res_type.is_none();
+        scope.any_of.push(HistoryClause { types: (!all).then_some(unlimited_types), patient: None });
+    }
+    for (p, ts) in by_patient {
+        scope.any_of.push(HistoryClause { types: Some(ts), patient: Some(p) });
+    }
+    let count = req.count.max(1);
+    let mut q = HistoryQuery {
+        res_type: req.res_type.clone(),
+        res_id: req.res_id.clone(),
+        since: req.since.clone(),
+        before: req.before,
+        limit: count as i64 + 1,
+    };
+    let mut entries = Vec::with_capacity(count + 1);
+    let mut next_before = None;
+    for round in 0..HISTORY_SCAN_ROUNDS {
+        let batch = rows::history(conn, &q, &scope)?;
+        let exhausted = (batch.len() as i64) < q.limit;
+        let last = batch.last().map(|e| e.hseq);
+        for e in batch {
+            let ok = !checked_types.contains(&e.res_type) || version_visible(conn, access, &e, Interaction::Read)?;
+            if ok {
+                if entries.len() == count {
+                    // One more than a page: there is a next page, starting after the last one kept.
+                    next_before = entries.last().map(|x: &HistoryEntry| x.hseq);
+                    break;
+                }
+                entries.push(e);
+            }
+        }
+        if next_before.is_some() || exhausted {
+            break;
+        }
+        q.before = last;
+        if round + 1 == HISTORY_SCAN_ROUNDS {
+            next_before = last;
+        }
+    }
+    if req.res_id.is_some() && req.before.is_none() && entries.is_empty() {
+        let (t, id) = (req.res_type.unwrap_or_default(), req.res_id.unwrap_or_default());
+        return Err(not_found(&t, &id));
+    }
+    Ok(HistoryPage { entries, next_before })
+}
+
+/// Writes a validated resource as the next version of `res_type/id` (current row already read), if
+/// the token may write it: through a patient-bound scope only when everything the new content names
+/// is that patient's, and no stored version of the id belonged to anyone else.
 fn store_version(
     conn: &mut AnyConnection,
     access: &AccessContext,
@@ -157,8 +321,19 @@ fn store_version(
     let version = current.map(|c| c.version_id + 1).unwrap_or(1);
     let (value, bytes) = resource::finalize(validated, id, version, &now.text)?;
     let index = indexing::index_rows(&value);
-    writable_content(access, res_type, &index)?;
     let created = current.map(|c| c.deleted).unwrap_or(true);
+    let interaction = if created { Interaction::Create } else { Interaction::Update };
+    let past = match current {
+        Some(_) => rows::history_patients(conn, res_type, id)?,
+        None => Vec::new(),
+    };
+    if !guard::admits_write(access, res_type, id, &index, &past, interaction)? {
+        return Err(ApiError::Forbidden(format!(
+            "the access token's scopes do not allow writing this {res_type}: a patient-bound token writes only \
+             resources whose every patient reference is its own patient (shared data such as Practitioner it \
+             may only create), and granular scopes limit writes to their filter"
+        )));
+    }
     let w = rows::write(
         conn,
         res_type,
@@ -168,14 +343,6 @@ fn store_version(
         &now.text,
         NewVersion { content: bytes.clone(), deleted: false, index },
     )?;
-    // Granular scopes limit writes too: the new version must match a granted filter (the caller's
-    // transaction rolls the write back otherwise).
-    let interaction = if created { Interaction::Create } else { Interaction::Update };
-    if !matches_scope_filters(conn, access, res_type, id, interaction)? {
-        return Err(ApiError::Forbidden(format!(
-            "the access token's scopes do not allow this {res_type} (outside the granted filter)"
-        )));
-    }
     Ok(Done {
         status: if created { 201 } else { 200 },
         res_type: res_type.to_string(),
@@ -212,7 +379,7 @@ pub fn create_with_id(
     access.require(res_type, Interaction::Create)?;
     let validated = resource::validate(body, res_type, IdRule::ServerAssigned)?;
     if let Some(query) = if_none_exist {
-        let matches = super::search::query::conditional_matches(conn, access, res_type, query)?;
+        let matches = conditional_matches(conn, access, res_type, query)?;
         match matches.as_slice() {
             [] => {}
             [one] => return Ok(Done::of(one, 200)),
@@ -241,16 +408,26 @@ pub fn update(
     resource::check_id(id)?;
     let validated = resource::validate(body, res_type, IdRule::MustEqual(id))?;
     let current = rows::read_for_update(conn, res_type, id)?;
-    match &current {
-        Some(cur) if !cur.deleted => {
+    let live = current.as_ref().filter(|c| !c.deleted);
+    let visible = match live {
+        Some(cur) => current_visible(conn, access, cur, Interaction::Update)?,
+        None => false,
+    };
+    if !visible {
+        // A patient-bound token cannot tell a free id from a deleted one or someone else's: it gets
+        // one answer for all of them.
+        if guard::patient_bound(access, res_type, Interaction::Update)?
+            || guard::patient_bound(access, res_type, Interaction::Create)?
+        {
+            return Err(no_client_ids(res_type, id));
+        }
+        if live.is_some() {
             access.require(res_type, Interaction::Update)?;
-            if !visible_for(conn, access, cur, Interaction::Update)? {
-                return Err(not_found(res_type, id));
-            }
+            return Err(not_found(res_type, id));
         }
-        _ => {
-            access.require(res_type, Interaction::Create)?;
-        }
+        access.require(res_type, Interaction::Create)?;
+    } else {
+        access.require(res_type, Interaction::Update)?;
     }
     if let Some(expected) = if_match {
         let actual = current.as_ref().filter(|c| !c.deleted).map(|c| c.version_id);
@@ -273,7 +450,7 @@ pub fn conditional_update(
     body: Value,
 ) -> Result<Done, ApiError> {
     resource::check_type(res_type)?;
-    let matches = super::search::query::conditional_matches(conn, access, res_type, query)?;
+    let matches = conditional_matches(conn, access, res_type, query)?;
     let body_id = body.get("id").and_then(Value::as_str).map(str::to_string);
     match matches.as_slice() {
         [] => match body_id {
@@ -310,11 +487,18 @@ pub fn delete(conn: &mut AnyConnection, access: &AccessContext, res_type: &str, 
     access.require(res_type, Interaction::Delete)?;
     resource::check_id(id)?;
     let Some(cur) = rows::read_for_update(conn, res_type, id)? else { return Ok(()) };
-    if !visible_for(conn, access, &cur, Interaction::Delete)? {
-        return Err(not_found(res_type, id));
-    }
-    if cur.deleted {
+    // Deleting something absent, already deleted or invisible to the token succeeds and changes
+    // nothing: a patient-bound token behaves as if other patients' resources did not exist.
+    if cur.deleted || !current_visible(conn, access, &cur, Interaction::Delete)? {
         return Ok(());
+    }
+    let compartment = rows::compartment_of(conn, cur.seq)?;
+    let owned = IndexRows { compartment: compartment.clone(), ..Default::default() };
+    if !guard::admits_delete(access, res_type, &owned)? {
+        return Err(ApiError::Forbidden(format!(
+            "the access token's scopes do not allow deleting {res_type}/{id}: a patient-bound token deletes only \
+             resources that belong to its patient alone, never shared data"
+        )));
     }
     let now = instant::now();
     rows::write(
@@ -324,7 +508,8 @@ pub fn delete(conn: &mut AnyConnection, access: &AccessContext, res_type: &str, 
         Some(&cur),
         "DELETE",
         &now.text,
-        NewVersion { content: Vec::new(), deleted: true, index: IndexRows::default() },
+        // The deletion keeps the compartment of what it deleted, so its owner still sees it (410, history).
+        NewVersion { content: Vec::new(), deleted: true, index: IndexRows { compartment, ..Default::default() } },
     )?;
     Ok(())
 }

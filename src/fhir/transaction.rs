@@ -242,7 +242,7 @@ pub fn transaction(
                 (Method::Post, _, _) => {
                     let mut target_id = super::resource::new_id();
                     if let Some(q) = &item.if_none_exist {
-                        let found = super::search::query::conditional_matches(conn, access, &t, q)?;
+                        let found = service::conditional_matches(conn, access, &t, q)?;
                         if found.len() == 1 {
                             if let Some(f) = found.first() {
                                 target_id = f.res_id.clone();
@@ -254,7 +254,7 @@ pub fn transaction(
                 }
                 (Method::Put, Some(id), _) => Some(format!("{t}/{id}")),
                 (Method::Put, None, Some(q)) => {
-                    let found = super::search::query::conditional_matches(conn, access, &t, &q)?;
+                    let found = service::conditional_matches(conn, access, &t, &q)?;
                     found.first().filter(|_| found.len() == 1).map(|f| format!("{t}/{}", f.res_id))
                 }
                 _ => None,
@@ -272,8 +272,7 @@ pub fn transaction(
                 let index = item.index;
                 let mut resolve = |reference: &str| -> Result<String, ApiError> {
                     let (t, _, q) = split_url(reference);
-                    let found =
-                        super::search::query::conditional_matches(conn, access, &t, q.as_deref().unwrap_or(""))?;
+                    let found = service::conditional_matches(conn, access, &t, q.as_deref().unwrap_or(""))?;
                     match found.as_slice() {
                         [one] => Ok(format!("{t}/{}", one.res_id)),
                         _ => Err(ApiError::PreconditionFailed(format!(

@@ -10,7 +10,7 @@ use std::pin::Pin;
 
 use actix_web::{web, FromRequest, HttpRequest};
 
-use super::scopes::{Context, Interaction, Scopes};
+use super::scopes::{Context, Interaction, ResourceScope, Scopes};
 use super::token;
 use crate::error::ApiError;
 use crate::store::StoreError;
@@ -55,22 +55,35 @@ impl AccessContext {
         Some(rel)
     }
 
-    /// Is every resource scope limited to one patient? `patient/` scopes are; `user/` scopes are too
-    /// when the user is a patient (a patient user sees only their own record).
-    fn limited_to_patient(&self) -> bool {
-        let patient_user = self.user_patient().is_some();
-        !self.scopes.resources.is_empty()
-            && self.scopes.resources.iter().all(|r| match r.context {
-                Context::Patient => true,
-                Context::User => patient_user,
-                Context::System => false,
-            })
+    /// Whose data one scope speaks for, in its own context: `patient/` scopes for the launch patient
+    /// (whatever else the token holds), `user/` scopes for the user's own record when the user is a
+    /// patient and for everyone otherwise, `system/` scopes for everyone.
+    pub fn scope_patient(&self, scope: &ResourceScope) -> PatientLimit {
+        match scope.context {
+            Context::Patient => match self.patient.as_deref().or(self.user_patient()) {
+                Some(p) => PatientLimit::Only(p.to_string()),
+                None => PatientLimit::NoPatient,
+            },
+            Context::User => match self.user_patient() {
+                Some(p) => PatientLimit::Only(p.to_string()),
+                None => PatientLimit::Any,
+            },
+            Context::System => PatientLimit::Any,
+        }
     }
 
-    /// The patient whose compartment limits this request (patient-limited tokens only).
+    /// Is every resource scope limited to one patient? (Then the whole token speaks for that patient.)
+    fn limited_to_patient(&self) -> bool {
+        !self.scopes.resources.is_empty()
+            && self.scopes.resources.iter().all(|r| !matches!(self.scope_patient(r), PatientLimit::Any))
+    }
+
+    /// The patient every scope of this token is limited to (None when any scope reaches further).
+    /// The access log attributes such a token's requests to this patient. Access decisions are made
+    /// per scope, see [`AccessContext::scope_patient`] and `fhir::guard`.
     pub fn compartment_patient(&self) -> Option<&str> {
         if self.limited_to_patient() {
-            self.user_patient().or(self.patient.as_deref())
+            self.patient.as_deref().or(self.user_patient())
         } else {
             None
         }
@@ -83,6 +96,17 @@ impl AccessContext {
         }
         Ok(())
     }
+}
+
+/// The patients one scope reaches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PatientLimit {
+    /// Every patient (system scopes, a practitioner's user scopes).
+    Any,
+    /// One patient's compartment.
+    Only(String),
+    /// A patient scope without a patient in context: no patient's data at all.
+    NoPatient,
 }
 
 fn bearer(req: &HttpRequest) -> Result<&str, ApiError> {

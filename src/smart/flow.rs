@@ -129,7 +129,7 @@ fn next_page(
         }
     }
     let patient_label = match &row.patient {
-        Some(p) => crate::store::resources::read(c, "Patient", p)?.map(|r| patient_label(&r.content, p)),
+        Some(p) => crate::fhir::service::current_for_server(c, "Patient", p)?.map(|content| patient_label(&content, p)),
         None => None,
     };
     let action = format!("{}/auth/consent", state.settings.base_url);
@@ -214,7 +214,7 @@ pub async fn pick_patient(req: HttpRequest, state: web::Data<AppState>, payload:
             return Err(expired_page());
         }
         let patient = form.first("patient").unwrap_or("").to_string();
-        let exists = crate::store::resources::read(c, "Patient", &patient)?.map(|r| !r.deleted).unwrap_or(false);
+        let exists = crate::fhir::service::current_for_server(c, "Patient", &patient)?.is_some();
         if !exists {
             return next_page(c, state, &row, &request_id);
         }

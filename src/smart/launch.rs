@@ -12,7 +12,7 @@ use super::oauth_error::OAuthError;
 use super::scopes::Context;
 use super::secrets;
 use crate::store::auth::{self as rows, LaunchRow};
-use crate::store::{resources, AnyConnection, StoreError};
+use crate::store::{AnyConnection, StoreError};
 use crate::AppState;
 
 /// How long a launch value can be used.
@@ -38,7 +38,7 @@ pub enum LaunchError {
 }
 
 fn exists(conn: &mut AnyConnection, res_type: &str, id: &str) -> Result<bool, StoreError> {
-    Ok(resources::read(conn, res_type, id)?.map(|r| !r.deleted).unwrap_or(false))
+    Ok(crate::fhir::service::current_for_server(conn, res_type, id)?.is_some())
 }
 
 /// Stores a launch context and returns the launch value (shown once; only its hash is kept).

@@ -111,5 +111,5 @@ pub fn display_name(content: &[u8]) -> Option<String> {
 /// The display name of a `fhirUser` (`Patient/123`) if the resource is stored.
 pub fn name_of(conn: &mut AnyConnection, fhir_user: &str) -> StoreResult<Option<String>> {
     let Some((t, id)) = fhir_user.split_once('/') else { return Ok(None) };
-    Ok(crate::store::resources::read(conn, t, id)?.filter(|r| !r.deleted).and_then(|r| display_name(&r.content)))
+    Ok(crate::fhir::service::current_for_server(conn, t, id)?.and_then(|c| display_name(&c)))
 }

@@ -6,7 +6,7 @@
 
 use diesel::prelude::*;
 
-use super::schema::{compartment, resource_history, resources};
+use super::schema::{compartment, history_compartment, resource_history, resources};
 use super::{AnyConnection, StoreError, StoreResult};
 use crate::store::index::{self, IndexRows};
 
@@ -105,8 +105,51 @@ pub struct HistoryQuery {
     pub limit: i64,
 }
 
-pub fn history(conn: &mut AnyConnection, q: &HistoryQuery) -> StoreResult<Vec<HistoryEntry>> {
+/// Which versions a history listing may show: a version passes when one clause admits it. A clause
+/// admits versions of its types (all types when None) that, when it names a patient, were in that
+/// patient's compartment (`history_compartment`).
+#[derive(Debug, Clone, Default)]
+pub struct HistoryAccess {
+    pub any_of: Vec<HistoryClause>,
+}
+
+#[derive(Debug, Clone)]
+pub struct HistoryClause {
+    pub types: Option<Vec<String>>,
+    pub patient: Option<String>,
+}
+
+pub fn history(conn: &mut AnyConnection, q: &HistoryQuery, access: &HistoryAccess) -> StoreResult<Vec<HistoryEntry>> {
+    use diesel::dsl::exists;
     let mut query = resource_history::table.into_boxed();
+    // Access as one OR of clauses, inside the query (so pages stay full).
+    let mut access_filter: Option<
+        Box<dyn BoxableExpression<resource_history::table, _, SqlType = diesel::sql_types::Bool>>,
+    > = None;
+    for clause in &access.any_of {
+        let mut f: Box<dyn BoxableExpression<resource_history::table, _, SqlType = diesel::sql_types::Bool>> =
+            Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("1 = 1"));
+        if let Some(types) = &clause.types {
+            f = Box::new(f.and(resource_history::res_type.eq_any(types.clone())));
+        }
+        if let Some(p) = &clause.patient {
+            f = Box::new(
+                f.and(exists(
+                    history_compartment::table
+                        .filter(history_compartment::hseq.eq(resource_history::hseq))
+                        .filter(history_compartment::patient_id.eq(p.clone())),
+                )),
+            );
+        }
+        access_filter = Some(match access_filter {
+            None => f,
+            Some(prev) => Box::new(prev.or(f)),
+        });
+    }
+    match access_filter {
+        Some(f) => query = query.filter(f),
+        None => query = query.filter(diesel::dsl::sql::<diesel::sql_types::Bool>("1 = 0")),
+    }
     if let Some(t) = &q.res_type {
         query = query.filter(resource_history::res_type.eq(t.clone()));
     }
@@ -205,8 +248,68 @@ pub fn write(
             resource_history::content.eq(&new.content),
         ))
         .execute(conn)?;
+    let hseq = resource_history::table
+        .filter(resource_history::res_type.eq(res_type))
+        .filter(resource_history::res_id.eq(res_id))
+        .filter(resource_history::version_id.eq(version_id))
+        .select(resource_history::hseq)
+        .first::<i64>(conn)?;
+    replace_history_compartment(conn, hseq, &new.index.compartment)?;
     index::replace(conn, seq, res_type, &new.index)?;
     Ok(Written { seq, version_id, last_updated: last_updated.to_string(), created: current.is_none() })
+}
+
+/// Sets the patients whose compartment held one stored version (`hseq`).
+pub fn replace_history_compartment(conn: &mut AnyConnection, hseq: i64, patients: &[String]) -> StoreResult<()> {
+    diesel::delete(history_compartment::table.filter(history_compartment::hseq.eq(hseq))).execute(conn)?;
+    let mut patients: Vec<&String> = patients.iter().collect();
+    patients.sort();
+    patients.dedup();
+    for p in patients {
+        diesel::insert_into(history_compartment::table)
+            .values((history_compartment::hseq.eq(hseq), history_compartment::patient_id.eq(p)))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The patients whose compartment held the stored version `hseq`.
+pub fn history_compartment_of(conn: &mut AnyConnection, hseq: i64) -> StoreResult<Vec<String>> {
+    Ok(history_compartment::table
+        .filter(history_compartment::hseq.eq(hseq))
+        .select(history_compartment::patient_id)
+        .order(history_compartment::patient_id.asc())
+        .load::<String>(conn)?)
+}
+
+/// The patients named by any stored version of `res_type/res_id` (deletions included).
+pub fn history_patients(conn: &mut AnyConnection, res_type: &str, res_id: &str) -> StoreResult<Vec<String>> {
+    Ok(history_compartment::table
+        .inner_join(resource_history::table.on(resource_history::hseq.eq(history_compartment::hseq)))
+        .filter(resource_history::res_type.eq(res_type))
+        .filter(resource_history::res_id.eq(res_id))
+        .select(history_compartment::patient_id)
+        .distinct()
+        .load::<String>(conn)?)
+}
+
+/// The patients whose compartment holds the current row `seq` (a deleted row keeps the compartment of
+/// the version it deleted).
+pub fn compartment_of(conn: &mut AnyConnection, seq: i64) -> StoreResult<Vec<String>> {
+    Ok(compartment::table
+        .filter(compartment::res_seq.eq(seq))
+        .select(compartment::patient_id)
+        .order(compartment::patient_id.asc())
+        .load::<String>(conn)?)
+}
+
+/// Every stored version (for re-indexing), `batch` at a time after `after_hseq`.
+pub fn scan_history(conn: &mut AnyConnection, after_hseq: i64, batch: i64) -> StoreResult<Vec<HistoryEntry>> {
+    Ok(resource_history::table
+        .filter(resource_history::hseq.gt(after_hseq))
+        .order(resource_history::hseq.asc())
+        .limit(batch)
+        .load::<HistoryEntry>(conn)?)
 }
 
 /// Is `seq` in the compartment of `patient_id`?

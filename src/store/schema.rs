@@ -33,6 +33,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    history_compartment (hseq, patient_id) {
+        hseq -> BigInt,
+        patient_id -> Text,
+    }
+}
+
+diesel::table! {
     signing_keys (kid) {
         kid -> Text,
         alg -> Text,
@@ -49,7 +56,7 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(resources, resource_history, compartment);
+diesel::allow_tables_to_appear_in_same_query!(resources, resource_history, compartment, history_compartment);
 
 diesel::table! {
     idx_string (rowid) {

@@ -98,6 +98,15 @@ pub enum Condition {
         param: String,
         inner: Vec<Vec<Condition>>,
     },
+    /// Every group holds (AND of ORs), so that a group of several `All`s is an OR of conjunctions: a
+    /// token whose scopes reach a type in several ways.
+    All(Vec<Vec<Condition>>),
+    /// The reference parameter `param` (any reference parameter when None) points at one of `targets`
+    /// (`(type, id)`), for `_revinclude`.
+    RefersTo {
+        param: Option<String>,
+        targets: Vec<(String, String)>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -509,6 +518,43 @@ fn condition(sql: &mut Sql, alias: &str, types: &[String], c: &Condition, probe:
             }
             sql.push("))");
         }
+        Condition::All(all_of) => {
+            sql.push("(1 = 1");
+            for group in all_of.iter().filter(|g| !g.is_empty()) {
+                sql.push(" AND (");
+                for (i, c) in group.iter().enumerate() {
+                    if i > 0 {
+                        sql.push(" OR ");
+                    }
+                    sql.push("(");
+                    condition(sql, alias, types, c, true);
+                    sql.push(")");
+                }
+                sql.push(")");
+            }
+            sql.push(")");
+        }
+        Condition::RefersTo { param, targets } => {
+            if probe {
+                sql.push(&format!("EXISTS (SELECT 1 FROM idx_reference WHERE res_seq = {alias}.seq AND "));
+            } else {
+                sql.push(&format!("{alias}.seq IN (SELECT res_seq FROM idx_reference WHERE "));
+            }
+            if let Some(p) = param {
+                sql.push("param = ").text(p).push(" AND ");
+            }
+            sql.push("(");
+            for (i, (t, id)) in targets.iter().enumerate() {
+                if i > 0 {
+                    sql.push(" OR ");
+                }
+                sql.push("(target_type = ").text(t).push(" AND target_id = ").text(id).push(")");
+            }
+            if targets.is_empty() {
+                sql.push("1 = 0");
+            }
+            sql.push("))");
+        }
         Condition::Chain { param, target_type, inner } => {
             sub(sql, "idx_reference", param);
             sql.push(" AND target_type = ").text(target_type);
@@ -572,7 +618,8 @@ fn narrowness(c: &Condition) -> u8 {
         Condition::Token { negate: false, code: Some(_), system: Some(Some(_)), .. } => 4,
         Condition::String { .. } => 5,
         Condition::Token { negate: false, code: Some(_), .. } => 6,
-        Condition::Chain { .. } | Condition::Has { .. } => 7,
+        Condition::RefersTo { .. } => 1,
+        Condition::Chain { .. } | Condition::Has { .. } | Condition::All(_) => 7,
         Condition::Date { .. } | Condition::Quantity { .. } | Condition::Number { .. } | Condition::Uri { .. } => 8,
         _ => 9,
     }

@@ -50,6 +50,15 @@ fn health_endpoints() {
 }
 
 #[test]
+fn compartment_doc_is_generated_from_the_registry() {
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/compartments.md")).unwrap();
+    assert!(
+        committed == bedside::fhir::compartment::markdown(),
+        "docs/compartments.md is stale: run `cargo run -q -- compartments > docs/compartments.md`"
+    );
+}
+
+#[test]
 fn search_parameter_doc_is_generated_from_the_registry() {
     let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/search-parameters.md")).unwrap();
     let generated = bedside::fhir::capability::search_parameters_markdown();

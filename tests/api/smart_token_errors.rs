@@ -295,8 +295,9 @@ fn token_for_patient_a_cannot_read_patient_b() {
         o["id"] = json!(ob);
         o
     })
-    .expect(404);
-    app.delete(&format!("/Observation/{ob}"), &at).expect(404);
+    .expect(403); // as for a free id: patient-bound tokens create with POST only
+    app.delete(&format!("/Observation/{ob}"), &at).expect(204); // as for an absent resource: nothing changes
+    app.get(&format!("/Observation/{ob}"), &app.admin()).expect(200);
     app.post_json("/Observation", &at, &observation(&b, "3")).expect(403);
     let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
         {"resource": observation(&b, "4"), "request": {"method": "POST", "url": "Observation"}}]});

@@ -33,7 +33,7 @@ pub async fn patient_everything(
     let types: Vec<String> = SUPPORTED_TYPES
         .iter()
         .filter(|t| is_compartment_type(t))
-        .filter(|t| access.scopes.allows(t, Interaction::Search) || access.scopes.allows(t, Interaction::Read))
+        .filter(|t| crate::fhir::guard::reach(&access, t, Interaction::Search).is_ok_and(|r| !r.is_empty()))
         .filter(|t| wanted.as_ref().map(|w| w.iter().any(|x| x == *t)).unwrap_or(true))
         .map(|t| t.to_string())
         .collect();

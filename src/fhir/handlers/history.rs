@@ -5,11 +5,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::db;
 use crate::error::ApiError;
 use crate::fhir::format::Output;
+use crate::fhir::instant;
 use crate::fhir::paging::{bundle, make_cursor, open_cursor, Entry};
-use crate::fhir::{instant, resource, service};
+use crate::fhir::service::{self, HistoryRequest};
 use crate::smart::access::AccessContext;
-use crate::smart::scopes::Interaction;
-use crate::store::resources::{self as rows, HistoryQuery};
 use crate::AppState;
 
 pub async fn system(
@@ -47,24 +46,14 @@ async fn run(
     res_id: Option<String>,
 ) -> Result<HttpResponse, ApiError> {
     let out = Output::negotiate(&req)?;
-    if let Some(t) = &res_type {
-        resource::check_type(t)?;
-        access.require(t, Interaction::Read)?;
-    } else if !access.scopes.allows("*", Interaction::Read) {
-        return Err(ApiError::Forbidden("system history needs read access to all resource types (*.read)".into()));
-    }
-    if let Some(id) = &res_id {
-        resource::check_id(id)?;
-    }
     let params: Vec<(String, String)> = url::form_urlencoded::parse(req.query_string().as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
-    let mut q = HistoryQuery { res_type: res_type.clone(), res_id: res_id.clone(), ..Default::default() };
-    let mut count = state.settings.default_count;
+    let mut q = HistoryRequest { res_type, res_id, since: None, before: None, count: state.settings.default_count };
     for (k, v) in &params {
         match k.as_str() {
             "_count" => {
-                count = v
+                q.count = v
                     .parse::<usize>()
                     .map_err(|_| ApiError::BadRequest(format!("_count={v} is not a whole number")))?
                     .min(state.settings.max_count)
@@ -90,40 +79,11 @@ async fn run(
             }
         }
     }
-    q.limit = count as i64 + 1;
-    let (entries, more) = db(&state, move |c| {
-        if let (Some(t), Some(id)) = (&res_type, &res_id) {
-            // Instance history: the resource itself must be visible (404 otherwise).
-            let cur = rows::read(c, t, id)?.ok_or_else(|| ApiError::NotFound(format!("{t}/{id} is not known")))?;
-            if !service::visible(c, &access, &cur)? {
-                return Err(ApiError::NotFound(format!("{t}/{id} is not known")));
-            }
-        }
-        let mut list = rows::history(c, &q)?;
-        let more = list.len() > count;
-        list.truncate(count);
-        let mut visible = Vec::with_capacity(list.len());
-        for e in list {
-            // Compartment and granular-scope checks need the current row; skip the read when neither applies.
-            let filtered = access.compartment_patient().is_some()
-                || access.scopes.filter_groups(&e.res_type, Interaction::Read).map(|g| !g.is_empty()).unwrap_or(true);
-            let ok = access.scopes.allows(&e.res_type, Interaction::Read)
-                && (!filtered
-                    || match rows::read(c, &e.res_type, &e.res_id)? {
-                        Some(cur) => service::visible(c, &access, &cur)?,
-                        None => false,
-                    });
-            visible.push((e, ok));
-        }
-        Ok((visible, more))
-    })
-    .await?;
+    let page = db(&state, move |c| service::history(c, &access, q)).await?;
+    let entries = page.entries;
     crate::audit::capture::touched_refs(
         &req,
-        entries
-            .iter()
-            .filter(|(_, ok)| *ok)
-            .map(|(e, _)| format!("{}/{}/_history/{}", e.res_type, e.res_id, e.version_id)),
+        entries.iter().map(|e| format!("{}/{}/_history/{}", e.res_type, e.res_id, e.version_id)),
     );
     let base = state.settings.fhir_base();
     let path = req.path().to_string();
@@ -132,9 +92,9 @@ async fn run(
         q => format!("{}{}?{}", state.settings.base_url, path, q),
     };
     let mut links = vec![("self", self_url)];
-    if more {
-        if let Some((last, _)) = entries.last() {
-            let cursor = make_cursor(&state.cursor_secret, &format!("h|{}", last.hseq));
+    if let Some(next) = page.next_before {
+        {
+            let cursor = make_cursor(&state.cursor_secret, &format!("h|{next}"));
             let qs: String = url::form_urlencoded::Serializer::new(String::new())
                 .extend_pairs(params.iter().filter(|(k, _)| k != "_cursor").map(|(k, v)| (k.as_str(), v.as_str())))
                 .append_pair("_cursor", &cursor)
@@ -144,8 +104,7 @@ async fn run(
     }
     let out_entries: Vec<Entry<'_>> = entries
         .iter()
-        .filter(|(_, ok)| *ok)
-        .map(|(e, _)| {
+        .map(|e| {
             let url = format!("{}/{}", e.res_type, e.res_id);
             let (status, method_url) = match e.method.as_str() {
                 "POST" => ("201 Created", e.res_type.clone()),

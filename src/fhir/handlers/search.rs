@@ -68,7 +68,7 @@ pub async fn search_system(
         Some((_, v)) => v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
         None => SUPPORTED_TYPES
             .iter()
-            .filter(|t| access.scopes.allows(t, Interaction::Search))
+            .filter(|t| crate::fhir::guard::reach(&access, t, Interaction::Search).is_ok_and(|r| !r.is_empty()))
             .map(|t| t.to_string())
             .collect(),
     };

@@ -8,12 +8,12 @@ use sha2::Digest;
 
 use super::spec::{Include, SearchSpec, Summary};
 use crate::error::ApiError;
+use crate::fhir::guard;
 use crate::fhir::paging::{bundle, make_cursor, open_cursor, Entry};
-use crate::fhir::service;
 use crate::smart::access::AccessContext;
 use crate::smart::scopes::Interaction;
 use crate::store::resources::{self as rows, StoredResource};
-use crate::store::search::{self as store_search, After};
+use crate::store::search::{self as store_search, After, Condition, Query};
 use crate::store::AnyConnection;
 
 /// At most this many resources are added by `_include`/`_revinclude` to one page.
@@ -60,11 +60,6 @@ pub fn encode_cursor(secret: &[u8], after: &After, fp: &str) -> String {
     make_cursor(secret, &json!({"after": after, "fp": fp}).to_string())
 }
 
-fn can_include(conn: &mut AnyConnection, access: &AccessContext, r: &StoredResource) -> Result<bool, ApiError> {
-    Ok((access.scopes.allows(&r.res_type, Interaction::Read) || access.scopes.allows(&r.res_type, Interaction::Search))
-        && service::visible_for(conn, access, r, Interaction::Read)?)
-}
-
 /// Runs one page.
 pub fn run(
     conn: &mut AnyConnection,
@@ -91,6 +86,32 @@ pub fn run(
     Ok(Page { matches, included, total, next })
 }
 
+/// Current resources of `res_type` that match `conditions` and that the token may read (its reach
+/// is part of the query), at most `limit`. Types the token cannot read give nothing.
+fn find_readable(
+    conn: &mut AnyConnection,
+    access: &AccessContext,
+    res_type: &str,
+    conditions: Vec<Condition>,
+    limit: usize,
+) -> Result<Vec<StoredResource>, ApiError> {
+    if limit == 0 || guard::reach(access, res_type, Interaction::Read)?.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = Query {
+        res_types: vec![res_type.to_string()],
+        all_of: vec![conditions],
+        limit: limit as i64,
+        ..Default::default()
+    };
+    guard::restrict(&mut q, access, Interaction::Read)?;
+    let seqs: Vec<i64> = store_search::find(conn, &q)?.into_iter().map(|h| h.seq).collect();
+    Ok(rows::read_many(conn, &seqs)?)
+}
+
+/// Ids or targets per query, so no statement grows past the databases' limits on bound values.
+const INCLUDE_CHUNK: usize = 200;
+
 fn includes(
     conn: &mut AnyConnection,
     access: &AccessContext,
@@ -106,14 +127,26 @@ fn includes(
         for inc in spec.includes.iter().filter(active) {
             let sources: Vec<i64> = frontier.iter().filter(|r| r.res_type == inc.source_type).map(|r| r.seq).collect();
             let params = inc.param.as_ref().map(|p| vec![p.clone()]);
-            for (t, id) in store_search::references_from(conn, &sources, params.as_deref(), inc.target_type.as_deref())?
-            {
-                if out.len() + added.len() >= MAX_INCLUDED || !seen.insert((t.clone(), id.clone())) {
-                    continue;
+            let mut by_type: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+            for chunk in sources.chunks(INCLUDE_CHUNK) {
+                for (t, id) in
+                    store_search::references_from(conn, chunk, params.as_deref(), inc.target_type.as_deref())?
+                {
+                    if !seen.contains(&(t.clone(), id.clone())) {
+                        by_type.entry(t).or_default().push(id);
+                    }
                 }
-                if let Some(r) = rows::read(conn, &t, &id)? {
-                    if !r.deleted && can_include(conn, access, &r)? {
-                        added.push(r);
+            }
+            for (t, mut ids) in by_type {
+                ids.sort();
+                ids.dedup();
+                for chunk in ids.chunks(INCLUDE_CHUNK) {
+                    let room = MAX_INCLUDED.saturating_sub(out.len() + added.len());
+                    let ids = chunk.iter().cloned().map(Condition::Id).collect();
+                    for r in find_readable(conn, access, &t, ids, room)? {
+                        if seen.insert((r.res_type.clone(), r.res_id.clone())) {
+                            added.push(r);
+                        }
                     }
                 }
             }
@@ -121,11 +154,13 @@ fn includes(
         for inc in spec.revincludes.iter().filter(active) {
             let targets: Vec<(String, String)> =
                 frontier.iter().map(|r| (r.res_type.clone(), r.res_id.clone())).collect();
-            let room = MAX_INCLUDED.saturating_sub(out.len() + added.len()) as i64;
-            let seqs = store_search::referencing(conn, &inc.source_type, inc.param.as_deref(), &targets, room)?;
-            for r in rows::read_many(conn, &seqs)? {
-                if seen.insert((r.res_type.clone(), r.res_id.clone())) && can_include(conn, access, &r)? {
-                    added.push(r);
+            for chunk in targets.chunks(INCLUDE_CHUNK) {
+                let room = MAX_INCLUDED.saturating_sub(out.len() + added.len());
+                let cond = Condition::RefersTo { param: inc.param.clone(), targets: chunk.to_vec() };
+                for r in find_readable(conn, access, &inc.source_type, vec![cond], room)? {
+                    if seen.insert((r.res_type.clone(), r.res_id.clone())) {
+                        added.push(r);
+                    }
                 }
             }
         }

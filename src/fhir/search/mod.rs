@@ -5,6 +5,7 @@ pub mod dates;
 pub mod engine;
 pub mod extract;
 pub mod fhirpath;
+pub mod memory;
 pub mod query;
 pub mod registry;
 pub mod spec;

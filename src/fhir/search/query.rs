@@ -8,9 +8,7 @@ use super::registry::{ParamType, Registry};
 use crate::error::ApiError;
 use crate::smart::access::AccessContext;
 use crate::smart::scopes::Interaction;
-use crate::store::resources::{self as rows, StoredResource};
-use crate::store::search::{self, Condition, IndexTable, Query, RangeOp, StringMatch};
-use crate::store::AnyConnection;
+use crate::store::search::{Condition, IndexTable, Query, RangeOp, StringMatch};
 
 /// Splits a comma-separated list, honouring `\,` escapes.
 fn split_or(value: &str) -> Vec<String> {
@@ -268,82 +266,8 @@ pub fn build(res_type: &str, params: &[(String, String)], access: &AccessContext
         }
         q.all_of.push(parse_param(res_type, name, value)?);
     }
-    restrict(&mut q, access, Interaction::Search)?;
+    crate::fhir::guard::restrict(&mut q, access, Interaction::Search)?;
     Ok(q)
-}
-
-/// Adds what the token may see to a query: the patient compartment for patient-context tokens, and
-/// the SMART granular filters of each type (scoped to that type when several are searched).
-pub fn restrict(q: &mut Query, access: &AccessContext, interaction: Interaction) -> Result<(), ApiError> {
-    if let Some(p) = access.compartment_patient() {
-        let shared: Vec<String> =
-            q.res_types.iter().filter(|t| !super::super::compartment::is_compartment_type(t)).cloned().collect();
-        if shared.len() < q.res_types.len() {
-            let mut group = vec![Condition::Compartment(p.to_string())];
-            if !shared.is_empty() {
-                group.push(Condition::Types(shared));
-            }
-            q.all_of.push(group);
-        }
-    }
-    let types = q.res_types.clone();
-    match types.as_slice() {
-        [one] => {
-            let groups = scope_filters(one, access, interaction)?;
-            q.all_of.extend(groups);
-        }
-        many => {
-            for t in many.iter().cloned() {
-                let groups = scope_filters(&t, access, interaction)?;
-                if !groups.is_empty() {
-                    q.all_of.push(vec![Condition::OnlyFor { res_type: t, all_of: groups }]);
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// SMART granular scopes (`patient/Observation.rs?category=…|laboratory`) as extra AND-ed groups of
-/// OR-ed conditions; empty when the grant has no filter for this type and interaction.
-pub fn scope_filters(
-    res_type: &str,
-    access: &AccessContext,
-    interaction: Interaction,
-) -> Result<Vec<Vec<Condition>>, ApiError> {
-    let groups = access.scopes.filter_groups(res_type, interaction).map_err(ApiError::Forbidden)?;
-    let mut out = Vec::with_capacity(groups.len());
-    for group in groups {
-        let mut alternatives = Vec::new();
-        for (name, value) in group {
-            alternatives.extend(
-                parse_param(res_type, &name, &value)
-                    .map_err(|e| ApiError::Forbidden(format!("a granted scope's filter cannot be applied: {e}")))?,
-            );
-        }
-        out.push(alternatives);
-    }
-    Ok(out)
-}
-
-/// The resources a conditional create/update query matches (at most a few are loaded).
-pub fn conditional_matches(
-    conn: &mut AnyConnection,
-    access: &AccessContext,
-    res_type: &str,
-    query: &str,
-) -> Result<Vec<StoredResource>, ApiError> {
-    let query = query.trim_start_matches('?');
-    let query = query.split_once('?').map(|(_, q)| q).unwrap_or(query);
-    let params: Vec<(String, String)> =
-        url::form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
-    if params.is_empty() {
-        return Err(ApiError::PreconditionFailed("a conditional request needs search criteria".into()));
-    }
-    let mut q = build(res_type, &params, access)?;
-    q.limit = 3;
-    let seqs: Vec<i64> = search::find(conn, &q)?.into_iter().map(|h| h.seq).collect();
-    Ok(rows::read_many(conn, &seqs)?)
 }
 
 #[cfg(test)]

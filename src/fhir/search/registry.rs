@@ -131,7 +131,11 @@ struct TypeParams {
 #[derive(Debug, Default)]
 pub struct Registry {
     types: HashMap<String, TypeParams>,
+    /// Patient compartment parameters per type: R4's CompartmentDefinition plus every reference
+    /// parameter that can point at a Patient.
     compartment: HashMap<String, Vec<String>>,
+    /// The part of `compartment` that R4's CompartmentDefinition does not list.
+    compartment_added: HashMap<String, Vec<String>>,
 }
 
 static GLOBAL: OnceLock<Registry> = OnceLock::new();
@@ -287,7 +291,26 @@ impl Registry {
         } else {
             return Err("compartment-patient.json: no resource map".into());
         }
-        Ok(Registry { types, compartment })
+        // A resource that names a patient in any patient-typed reference parameter is that patient's
+        // data for access purposes, even where R4's CompartmentDefinition leaves the type or the
+        // parameter out (e.g. `Device.patient`): derived from the definitions, never typed by hand.
+        let mut added: HashMap<String, Vec<String>> = HashMap::new();
+        for (t, tp) in &types {
+            for p in &tp.params {
+                let patient_typed = p.kind == ParamType::Reference && p.targets.iter().any(|x| x == "Patient");
+                let codes = compartment.entry(t.clone()).or_default();
+                if patient_typed && !codes.contains(&p.code) {
+                    codes.push(p.code.clone());
+                    added.entry(t.clone()).or_default().push(p.code.clone());
+                }
+            }
+        }
+        compartment.retain(|_, codes| !codes.is_empty());
+        for codes in compartment.values_mut().chain(added.values_mut()) {
+            codes.sort();
+            codes.dedup();
+        }
+        Ok(Registry { types, compartment, compartment_added: added })
     }
 
     /// The parameter `code` of `resource_type` (including the Resource-level `_id`, `_lastUpdated`,
@@ -308,9 +331,16 @@ impl Registry {
     }
 
     /// The codes of the parameters that put a `resource_type` in a Patient's compartment (empty if it is
-    /// never in one; for `Patient` itself: `link`; a Patient is also in its own compartment).
+    /// never in one; for `Patient` itself: `link`; a Patient is also in its own compartment): R4's
+    /// CompartmentDefinition plus every reference parameter whose targets include Patient.
     pub fn patient_compartment_params(&self, resource_type: &str) -> &[String] {
         self.compartment.get(resource_type).map(Vec::as_slice).unwrap_or_default()
+    }
+
+    /// The compartment parameters of `resource_type` that R4's CompartmentDefinition does not list
+    /// (added because they can point at a Patient).
+    pub fn compartment_params_added(&self, resource_type: &str) -> &[String] {
+        self.compartment_added.get(resource_type).map(Vec::as_slice).unwrap_or_default()
     }
 
     /// The resource types the registry knows (the served types), sorted.
@@ -447,8 +477,11 @@ mod tests {
     #[test]
     fn compartments() {
         let r = Registry::global();
-        assert_eq!(r.patient_compartment_params("Observation"), ["performer", "subject"]);
+        assert_eq!(r.patient_compartment_params("Observation"), ["focus", "patient", "performer", "subject"]);
+        assert_eq!(r.compartment_params_added("Observation"), ["focus", "patient"]);
         assert_eq!(r.patient_compartment_params("Patient"), ["link"]);
+        // Outside R4's CompartmentDefinition, but it names a patient.
+        assert_eq!(r.patient_compartment_params("Device"), ["patient"]);
         assert!(r.patient_compartment_params("Practitioner").is_empty());
         assert!(r.patient_compartment_params("Nope").is_empty());
         for t in SUPPORTED_TYPES {

@@ -1,10 +1,11 @@
 //! The result parameters of a search (`_count`, `_sort`, `_include`, `_summary`, …) and the parsed
 //! whole: a [`SearchSpec`] is everything needed to run one page of a search.
 
-use super::query::{parse_param, restrict};
+use super::query::parse_param;
 use super::registry::{ParamType, Registry};
 use crate::config::Settings;
 use crate::error::ApiError;
+use crate::fhir::guard::restrict;
 use crate::smart::access::AccessContext;
 use crate::store::search::{Query, SortKey, SortSource, MAX_SORT_KEYS};
 
