@@ -433,6 +433,7 @@ fn matrix_every_type_every_interaction() {
         None => eprintln!("../shared/data is absent: the matrix runs over the world's own types only"),
     }
     let free = "no-such-id";
+    let mut probed = 0;
     for (rt, id) in &made {
         let compartment = bedside::fhir::compartment::is_compartment_type(rt);
         let stored = app.get(&format!("/{rt}/{id}"), &admin).expect(200).json();
@@ -458,6 +459,20 @@ fn matrix_every_type_every_interaction() {
             app.delete(&format!("/{rt}/{free}"), &t).expect(204);
             let still = app.get(&format!("/{rt}/{id}"), &admin).expect(200).json();
             assert_eq!(still["meta"]["versionId"], stored["meta"]["versionId"], "{ctx} was changed");
+            // Search features that look into it from elsewhere: _has, _revinclude, _type.
+            if rt != "Patient" {
+                for p in bedside::fhir::search::registry::Registry::global().patient_compartment_params(rt) {
+                    let has = format!("/Patient?_has:{rt}:{p}:_id={id}");
+                    if names_pb && ids(&app.get(&has, &admin).expect(200).json()) == ["pb"] {
+                        probed += 1;
+                        assert!(ids(&app.get(&has, &t).expect(200).json()).is_empty(), "{ctx}: {has}");
+                        let rev = format!("/Patient?_revinclude={rt}:{p}");
+                        assert!(!ids(&app.get(&rev, &t).expect(200).json()).contains(id), "{ctx}: {rev}");
+                    }
+                }
+            }
+            let sys = app.get(&format!("?_type={rt}&_id={id}"), &t).expect(200).json();
+            assert!(ids(&sys).is_empty(), "{ctx} found by a system search");
         } else {
             // Shared data: readable, never changed through a patient-bound token.
             assert!(!names_pb || rt == "Patient", "{ctx} names pb but is not a compartment type");
@@ -466,6 +481,8 @@ fn matrix_every_type_every_interaction() {
             app.delete(&format!("/{rt}/{id}"), &t).expect(403);
         }
     }
+    assert!(probed >= 3, "the _has/_revinclude probes found too few positive controls ({probed})");
+    eprintln!("matrix: {} resources of pb, {probed} _has/_revinclude probes", made.len());
     // Nothing of pb's anywhere in what the token can list.
     let everything = app.get("/Patient/pa/$everything?_count=200", &t).expect(200).json().to_string();
     let system = app.get("/_history?_count=200", &t).expect(200).json().to_string();
