@@ -57,9 +57,16 @@ pub fn reach(access: &AccessContext, res_type: &str, interaction: Interaction) -
         };
         let mut filter = Vec::with_capacity(scope.filter.len());
         for (name, value) in &scope.filter {
-            filter.push(parse_param(res_type, name, value).map_err(|e| {
-                ApiError::Forbidden(format!("the granted scope {} cannot be applied: {e}", scope.text))
-            })?);
+            let conditions = parse_param(res_type, name, value)
+                .map_err(|e| ApiError::Forbidden(format!("the granted scope {} cannot be applied: {e}", scope.text)))?;
+            // A filter that looks into other resources would answer from data outside the grant.
+            if conditions.iter().any(|c| matches!(c, Condition::Chain { .. } | Condition::Has { .. })) {
+                return Err(ApiError::Forbidden(format!(
+                    "the granted scope {} filters through a chain or _has, which Bedside does not apply",
+                    scope.text
+                )));
+            }
+            filter.push(conditions);
         }
         out.push(Reach { patient, patient_bound: !matches!(limit, PatientLimit::Any), filter });
     }

@@ -122,6 +122,9 @@ pub fn parse_resource_scope(s: &str) -> Result<Option<ResourceScope>, String> {
             if k.is_empty() || v.is_empty() {
                 return Err(format!("scope {s:?} has an empty filter"));
             }
+            if k.starts_with("_has") || k.contains('.') {
+                return Err(format!("scope {s:?} filters through a chain or _has; only plain parameters may filter"));
+            }
             filter.push((k.into_owned(), v.into_owned()));
         }
     }
@@ -268,5 +271,7 @@ mod tests {
         assert!(Scopes::parse("patient/Observation.sr").is_err());
         assert!(Scopes::parse("patient/Bogus.read").is_err());
         assert!(Scopes::parse("patient/Observation").is_err());
+        assert!(Scopes::parse("patient/Organization.rs?_has:Patient:organization:birthdate=1950").is_err());
+        assert!(Scopes::parse("patient/Observation.rs?subject:Patient.birthdate=1950").is_err());
     }
 }
