@@ -28,7 +28,7 @@ use std::time::Duration;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use actix_web::HttpResponse;
-use governor::clock::{Clock, DefaultClock};
+use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota};
 use ipnet::IpNet;
 
@@ -119,7 +119,7 @@ impl RateLimiter {
     }
 
     /// Counts one request; `Err` holds the 429 answer.
-    pub fn check(&self, req: &ServiceRequest) -> Result<(), HttpResponse> {
+    pub fn check(&self, req: &ServiceRequest) -> Result<(), Box<HttpResponse>> {
         let key = self.key(req);
         let limiter = self.current();
         let outcome = limiter.check_key(&key);
@@ -130,7 +130,7 @@ impl RateLimiter {
             Ok(()) => Ok(()),
             Err(not_until) => {
                 let wait = not_until.wait_time_from(limiter.clock().now());
-                Err(too_many(wait))
+                Err(Box::new(too_many(wait)))
             }
         }
     }
@@ -175,7 +175,7 @@ where
 {
     let call = match limiter.check(&req) {
         Ok(()) => Ok(srv.call(req)),
-        Err(resp) => Err(req.into_response(resp)),
+        Err(resp) => Err(req.into_response(*resp)),
     };
     async move {
         match call {
