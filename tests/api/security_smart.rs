@@ -152,7 +152,7 @@ fn authorize_gives_only_registered_scopes() {
     let (_, challenge) = pkce();
     let r = Browser::new()
         .get(&authorize_url(&app, &standard_params(&app, &client, "patient/*.cruds user/*.rs openid", &challenge)))
-        .expect(302);
+        .expect(303);
     assert_eq!(location_param(&r, "error").as_deref(), Some("invalid_scope"));
     assert_eq!(location_param(&r, "state").as_deref(), Some("st-123"));
     // Some registered: narrowed (RFC 6749 §3.3), and the token response says so.
