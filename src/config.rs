@@ -62,13 +62,28 @@ pub struct ServeArgs {
     /// Accept OAuth Dynamic Client Registration (RFC 7591) at /auth/register from anyone.
     #[arg(long, env = "BEDSIDE_ENABLE_DCR")]
     pub enable_dcr: bool,
-    /// Requests per second allowed per client (by verified token; by IP address without one); over it
-    /// requests get 429 with Retry-After. 0 turns the limit off. Each node counts on its own.
+    /// Scopes a dynamically registered client may be registered for (space separated; a registration
+    /// asking for more is refused). Never put system/ scopes here unless anyone on the network may
+    /// read everything.
+    #[arg(long, env = "BEDSIDE_DCR_SCOPES", default_value = crate::smart::clients::DEFAULT_APP_SCOPES)]
+    pub dcr_scopes: String,
+    /// Requests per second allowed per grant (one user's authorization of one app; by IP address
+    /// without a valid token); over it requests get 429 with Retry-After. 0 turns the limit off.
+    /// Each node counts on its own.
     #[arg(long, env = "BEDSIDE_RATE_LIMIT", default_value_t = 200)]
     pub rate_limit: u64,
-    /// Requests a client may make at once above the steady rate.
+    /// Requests a grant (or address) may make at once above the steady rate.
     #[arg(long, env = "BEDSIDE_RATE_BURST", default_value_t = 1000)]
     pub rate_burst: u32,
+    /// A reverse proxy (address or CIDR network; repeat, or comma separated in the env variable)
+    /// whose X-Forwarded-For is believed when rate limiting by address. Off by default: the header
+    /// is ignored unless the TCP peer is one of these.
+    #[arg(long = "trusted-proxy", env = "BEDSIDE_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<String>,
+    /// DEVELOPMENT ONLY, NEVER IN PRODUCTION: let private_key_jwt clients' jwks_uri use plain http and
+    /// point at this machine (loopback). Other private, link-local and special addresses stay refused.
+    #[arg(long, env = "BEDSIDE_DEV_INSECURE_JWKS_URI")]
+    pub dev_insecure_jwks_uri: bool,
 }
 
 /// What the running app needs to know, derived from [`ServeArgs`].
@@ -85,6 +100,12 @@ pub struct Settings {
     /// Requests per second per client (0: no limit) and the burst allowed above it.
     pub rate_limit: u64,
     pub rate_burst: u32,
+    /// Proxies whose X-Forwarded-For is believed (none: the header is ignored).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// What Dynamic Client Registration may register a client for.
+    pub dcr_scopes: String,
+    /// Development only: http and loopback jwks_uri allowed.
+    pub dev_insecure_jwks_uri: bool,
 }
 
 impl Settings {
@@ -106,6 +127,14 @@ impl Settings {
             enable_dcr: args.enable_dcr,
             rate_limit: args.rate_limit,
             rate_burst: args.rate_burst.max(1),
+            trusted_proxies: args
+                .trusted_proxies
+                .iter()
+                .filter(|p| !p.trim().is_empty())
+                .map(|p| crate::ratelimit::parse_proxy(p))
+                .collect::<Result<_, _>>()?,
+            dcr_scopes: crate::smart::clients::check_dcr_scopes(&args.dcr_scopes)?,
+            dev_insecure_jwks_uri: args.dev_insecure_jwks_uri,
         })
     }
 
@@ -120,6 +149,9 @@ impl Settings {
             enable_dcr: false,
             rate_limit: 0,
             rate_burst: 1,
+            trusted_proxies: Vec::new(),
+            dcr_scopes: crate::smart::clients::DEFAULT_APP_SCOPES.to_string(),
+            dev_insecure_jwks_uri: false,
         }
     }
 

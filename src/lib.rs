@@ -16,6 +16,7 @@ pub mod limits;
 /// does not shadow `actix_web::web`).
 #[path = "web/mod.rs"]
 pub mod pages;
+pub mod ratelimit;
 pub mod reindex;
 pub mod seed;
 pub mod smart;
@@ -46,14 +47,14 @@ impl AppState {
     }
 
     /// This node's rate limiter, to be built once and shared by all workers (None when off).
-    pub fn rate_limit(&self) -> Option<limits::RateLimit> {
+    pub fn rate_limit(&self) -> Option<std::sync::Arc<ratelimit::RateLimiter>> {
         limits::prometheus();
-        limits::rate_limit(
-            std::sync::Arc::new(self.keys.clone()),
-            self.settings.fhir_base(),
+        ratelimit::RateLimiter::new(
             self.settings.rate_limit,
             self.settings.rate_burst,
+            self.settings.trusted_proxies.clone(),
         )
+        .map(std::sync::Arc::new)
     }
 }
 
@@ -128,12 +129,14 @@ pub fn cors() -> Cors {
 /// Registers every route. Used by `serve` and by the integration tests, so both run the same app.
 /// `limit` is this node's rate limiter (see [`AppState::rate_limit`]); health and metrics endpoints
 /// are outside it.
-pub fn configure(cfg: &mut web::ServiceConfig, limit: Option<limits::RateLimit>) {
+pub fn configure(cfg: &mut web::ServiceConfig, limit: Option<std::sync::Arc<ratelimit::RateLimiter>>) {
     cfg.route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
         .route("/metrics", web::get().to(limits::metrics_endpoint));
     match limit {
-        Some(l) => cfg.service(routes(web::scope("").wrap(actix_governor::Governor::new(&l))).wrap_fn(measure)),
+        Some(l) => {
+            cfg.service(routes(web::scope("").wrap_fn(move |req, srv| ratelimit::guard(&l, req, srv))).wrap_fn(measure))
+        }
         None => cfg.service(routes(web::scope("")).wrap_fn(measure)),
     };
 }

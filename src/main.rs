@@ -209,6 +209,12 @@ fn import(db: DbArgs, paths: Vec<std::path::PathBuf>, base_url: String) -> Resul
 
 fn serve(args: ServeArgs) -> Result<(), String> {
     let settings = Settings::from_args(&args)?;
+    if settings.dev_insecure_jwks_uri {
+        tracing::warn!(
+            "DEVELOPMENT MODE: --dev-insecure-jwks-uri lets client jwks_uri use plain http and loopback; never use \
+             this in production"
+        );
+    }
     let url = args.db.url();
     let store = Store::open(&url, args.pool_size).map_err(|e| e.to_string())?;
     ensure_index(&store)?;

@@ -8,7 +8,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 
 use super::scopes::{Context, Interaction, ResourceScope, Scopes};
 use super::token;
@@ -125,12 +125,28 @@ fn bearer(req: &HttpRequest) -> Result<&str, ApiError> {
     Ok(tok.trim())
 }
 
-/// Verifies the bearer token's signature and claims (no database access; see [`check_grant`]).
-pub fn authenticate(req: &HttpRequest) -> Result<AccessContext, ApiError> {
+/// The outcome of verifying a request's bearer token, kept in the request's extensions so the token
+/// is verified once per request (by the rate limiter when it is on, else by the extractor).
+#[derive(Debug, Clone)]
+struct VerifiedToken(Result<token::AccessClaims, String>);
+
+/// The bearer token's verified claims (signature, issuer, audience, expiry, token use), verified at
+/// most once per request.
+pub fn verified_claims(req: &HttpRequest) -> Result<token::AccessClaims, ApiError> {
+    let tok = bearer(req)?;
+    if let Some(VerifiedToken(done)) = req.extensions().get::<VerifiedToken>() {
+        return done.clone().map_err(ApiError::Unauthorized);
+    }
     let state =
         req.app_data::<web::Data<AppState>>().ok_or_else(|| ApiError::Internal("application state missing".into()))?;
-    let tok = bearer(req)?;
-    let claims = token::verify(&state.keys, &state.settings.fhir_base(), tok).map_err(ApiError::Unauthorized)?;
+    let verified = token::verify(&state.keys, &state.settings.fhir_base(), tok);
+    req.extensions_mut().insert(VerifiedToken(verified.clone()));
+    verified.map_err(ApiError::Unauthorized)
+}
+
+/// Verifies the bearer token's signature and claims (no database access; see [`check_grant`]).
+pub fn authenticate(req: &HttpRequest) -> Result<AccessContext, ApiError> {
+    let claims = verified_claims(req)?;
     let scopes = Scopes::parse(&claims.scope)
         .map_err(|e| ApiError::Unauthorized(format!("the access token's scope is invalid: {e}")))?;
     let ctx = AccessContext {
@@ -194,5 +210,37 @@ impl AccessContext {
             scopes: Scopes::parse("system/*.cruds").unwrap_or_default(),
             grant: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod verified_once {
+    use super::*;
+
+    #[test]
+    fn claims_verified_earlier_in_the_request_are_reused() {
+        let req = actix_web::test::TestRequest::default()
+            .insert_header(("Authorization", "Bearer not-even-a-jwt"))
+            .to_http_request();
+        let claims = token::AccessClaims {
+            iss: "i".into(),
+            sub: "s".into(),
+            aud: "a".into(),
+            exp: 0,
+            iat: 0,
+            jti: "j".into(),
+            token_use: token::ACCESS.into(),
+            client_id: "c".into(),
+            scope: "user/*.rs".into(),
+            patient: None,
+            encounter: None,
+            fhir_user: None,
+            grant: Some("g".into()),
+        };
+        req.extensions_mut().insert(VerifiedToken(Ok(claims.clone())));
+        // No application state (and so no keys) here: only the cached result can answer.
+        assert_eq!(verified_claims(&req).map_err(|e| e.to_string()), Ok(claims));
+        req.extensions_mut().insert(VerifiedToken(Err("bad signature".into())));
+        assert!(matches!(authenticate(&req), Err(ApiError::Unauthorized(m)) if m == "bad signature"));
     }
 }

@@ -1,5 +1,5 @@
 //! `private_key_jwt` client assertions (RFC 7523, SMART Backend Services): RS384 or ES384 JWTs signed
-//! with a key from the client's registered JWKS (inline or at its jwks_uri), `iss` = `sub` =
+//! with a key from the client's registered JWKS (inline or at its jwks_uri, see `jwks_uri`), `iss` = `sub` =
 //! client_id, `aud` = the token URL, `exp` at most five minutes ahead, `jti` never reused.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -105,26 +105,4 @@ pub fn verify(
 /// Parses a stored JWKS document.
 pub fn parse_jwks(text: &str) -> Result<JwkSet, OAuthError> {
     serde_json::from_str(text).map_err(|_| bad("the client's registered JWKS cannot be read"))
-}
-
-/// Fetches a client's JWKS from its jwks_uri (5 s timeout, 256 KiB at most, no redirects). This
-/// build's HTTP client has no TLS: https URIs need the `jwks-uri-tls` cargo feature.
-pub async fn fetch_jwks(uri: &str) -> Result<JwkSet, OAuthError> {
-    let client = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(5))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(OAuthError::server_error)?;
-    let resp = client.get(uri).send().await.map_err(|e| {
-        tracing::warn!(jwks_uri = %uri, error = %e, "cannot fetch a client's JWKS");
-        bad("the client's jwks_uri could not be fetched")
-    })?;
-    if !resp.status().is_success() {
-        return Err(bad("the client's jwks_uri did not answer 200"));
-    }
-    let bytes = resp.bytes().await.map_err(|_| bad("the client's jwks_uri could not be read"))?;
-    if bytes.len() > 256 * 1024 {
-        return Err(bad("the client's JWKS is too large"));
-    }
-    serde_json::from_slice(&bytes).map_err(|_| bad("the client's jwks_uri does not hold a JWKS"))
 }

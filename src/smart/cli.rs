@@ -32,6 +32,17 @@ pub enum UserCommand {
 pub enum ClientCommand {
     /// Register an app. Prints JSON with its client_id (and client_secret, shown only this once).
     Add(ClientAddArgs),
+    /// Replace the scopes an app may be granted (tokens already issued keep theirs until they expire;
+    /// refresh and new authorizations get the new set).
+    Scope {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        client_id: String,
+        /// The scopes, space separated, e.g. 'system/*.rs' for a backend service.
+        #[arg(long)]
+        scope: String,
+    },
 }
 
 #[derive(Args)]
@@ -56,9 +67,17 @@ pub struct ClientAddArgs {
     /// A confidential app authenticating with private_key_jwt; keys in this JWKS file.
     #[arg(long, group = "auth")]
     jwks: Option<PathBuf>,
-    /// Scopes the app may be granted (space separated; default: any).
-    #[arg(long, default_value = "")]
-    scope: String,
+    /// Scopes the app may be granted, space separated; nothing outside them is ever granted. Default
+    /// for apps with redirect URIs: patient/*.cruds user/*.cruds openid fhirUser profile launch
+    /// launch/patient launch/encounter offline_access online_access. Backend services (--jwks or
+    /// --jwks-uri without --redirect-uri) have no default: give their system/ scopes, e.g.
+    /// --scope 'system/*.rs'.
+    #[arg(long)]
+    scope: Option<String>,
+    /// DEVELOPMENT ONLY: accept a plain-http or loopback --jwks-uri (the server fetches it only when
+    /// started with the same flag).
+    #[arg(long, env = "BEDSIDE_DEV_INSECURE_JWKS_URI")]
+    dev_insecure_jwks_uri: bool,
 }
 
 #[derive(Args)]
@@ -102,10 +121,26 @@ pub fn user(cmd: UserCommand) -> Result<(), String> {
 }
 
 pub fn client(cmd: ClientCommand) -> Result<(), String> {
-    let ClientCommand::Add(a) = cmd;
+    let a = match cmd {
+        ClientCommand::Add(a) => a,
+        ClientCommand::Scope { db, client_id, scope } => {
+            let scope = clients::check_scope_set(&scope)?;
+            let store = open(&db)?;
+            let mut conn = store.conn().map_err(|e| e.to_string())?;
+            if !crate::store::auth::set_client_scope(&mut conn, &client_id, &scope).map_err(|e| e.to_string())? {
+                return Err(format!("no client {client_id:?}"));
+            }
+            println!("client {client_id} may now be granted: {scope}");
+            return Ok(());
+        }
+    };
     let auth = match (a.public, a.secret, a.jwks_uri, a.jwks) {
         (_, true, _, _) => ClientAuth::Secret,
-        (_, _, Some(u), _) => ClientAuth::JwksUri(u),
+        (_, _, Some(u), _) => {
+            let policy = super::jwks_uri::Policy { dev_insecure: a.dev_insecure_jwks_uri };
+            super::jwks_uri::check_for_registration(&u, policy).map_err(|e| format!("--jwks-uri {u:?}: {e}"))?;
+            ClientAuth::JwksUri(u)
+        }
         (_, _, _, Some(path)) => ClientAuth::Jwks(
             std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?,
         ),
@@ -113,9 +148,11 @@ pub fn client(cmd: ClientCommand) -> Result<(), String> {
     };
     let store = open(&a.db)?;
     let mut conn = store.conn().map_err(|e| e.to_string())?;
-    let reg =
-        clients::register(&mut conn, NewClient { name: a.name, redirect_uris: a.redirect_uris, auth, scope: a.scope })
-            .map_err(|e| e.to_string())?;
+    let reg = clients::register(
+        &mut conn,
+        NewClient { name: a.name, redirect_uris: a.redirect_uris, auth, scope: a.scope.unwrap_or_default() },
+    )
+    .map_err(|e| e.to_string())?;
     println!("{}", serde_json::to_string_pretty(&clients::describe(&reg)).unwrap_or_default());
     Ok(())
 }

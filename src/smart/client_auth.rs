@@ -142,7 +142,7 @@ pub async fn authenticate_or(
             }
             let jwks = match (&client.jwks, &client.jwks_uri) {
                 (Some(j), _) => assertion::parse_jwks(j)?,
-                (None, Some(u)) => assertion::fetch_jwks(u).await?,
+                (None, Some(u)) => super::jwks_uri::fetch(u, super::jwks_uri::Policy::of(&state.settings)).await?,
                 (None, None) => return Err(OAuthError::invalid_client("this client has no registered keys")),
             };
             let now = token::now_secs();

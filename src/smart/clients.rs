@@ -7,11 +7,18 @@ use serde_json::{json, Value};
 
 use super::form::{db, no_store_json};
 use super::oauth_error::OAuthError;
-use super::scopes::Scopes;
+use super::scopes::{parse_resource_scope, Context, Scopes};
 use super::secrets;
 use crate::store::auth::{self as rows, ClientRow};
 use crate::store::{AnyConnection, StoreError};
 use crate::AppState;
+
+/// What a client that users launch may be registered for when nothing else is said: patient/ and
+/// user/ scopes (each user still consents, and sees no more than their own access allows), identity,
+/// launch context and refresh. Never system/: backend services get those only from the operator,
+/// explicitly (`bedside client add --scope 'system/…'`).
+pub const DEFAULT_APP_SCOPES: &str = "patient/*.cruds user/*.cruds openid fhirUser profile launch launch/patient \
+     launch/encounter offline_access online_access";
 
 pub const PUBLIC: &str = "public";
 pub const SECRET: &str = "confidential-secret";
@@ -35,7 +42,8 @@ pub struct NewClient {
     pub name: String,
     pub redirect_uris: Vec<String>,
     pub auth: ClientAuth,
-    /// Scopes the client may be granted (empty: any).
+    /// Scopes the client may be granted (space separated). Empty: [`DEFAULT_APP_SCOPES`] for apps
+    /// with redirect URIs; backend services (keys, no redirect URI) must name their system/ scopes.
     pub scope: String,
 }
 
@@ -98,7 +106,62 @@ pub fn check_jwks(text: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Validates and stores a new client.
+/// Checks a scope set a client is registered for; returns it normalised (single spaces, no repeats).
+/// Resource scopes must parse and name search parameters of their type; other scopes must be ones
+/// this server knows.
+pub fn check_scope_set(scope: &str) -> Result<String, String> {
+    let mut out: Vec<&str> = Vec::new();
+    for s in scope.split_whitespace() {
+        match parse_resource_scope(s)? {
+            Some(_) => super::grant::check_filter(s)?,
+            None if super::grant::OTHER_SCOPES.contains(&s) => {}
+            None => return Err(format!("scope {s:?} is not supported by this server")),
+        }
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    Ok(out.join(" "))
+}
+
+/// Checks the operator's `--dcr-scopes`: known scopes, never system/ (anyone can register).
+pub fn check_dcr_scopes(scope: &str) -> Result<String, String> {
+    let set = check_scope_set(scope).map_err(|e| format!("--dcr-scopes: {e}"))?;
+    if set.split_whitespace().any(|s| matches!(parse_resource_scope(s), Ok(Some(r)) if r.context == Context::System)) {
+        return Err("--dcr-scopes must not contain system/ scopes: anyone can register a client; register \
+                    backend services with `bedside client add --scope`"
+            .into());
+    }
+    Ok(set)
+}
+
+/// Is this a backend service (private_key_jwt keys and no redirect URI: client_credentials only)?
+fn is_backend(new: &NewClient) -> bool {
+    new.redirect_uris.is_empty() && matches!(new.auth, ClientAuth::Jwks(_) | ClientAuth::JwksUri(_))
+}
+
+/// Registration through RFC 7591 by anyone: the client may ask only for scopes within `allowed`
+/// (the operator's `--dcr-scopes`); asking for nothing registers `allowed`.
+pub fn register_dynamic(
+    conn: &mut AnyConnection,
+    mut new: NewClient,
+    allowed: &str,
+) -> Result<Registered, RegistrationError> {
+    if new.scope.trim().is_empty() {
+        new.scope = allowed.to_string();
+    }
+    for s in new.scope.split_whitespace() {
+        if !super::grant::scope_within(s, allowed) {
+            return Err(refused(format!(
+                "scope {s:?} is not available to dynamically registered clients (allowed: {allowed})"
+            ))
+            .into());
+        }
+    }
+    register(conn, new)
+}
+
+/// Validates and stores a new client (the operator's path; see [`register_dynamic`] for RFC 7591).
 pub fn register(conn: &mut AnyConnection, new: NewClient) -> Result<Registered, RegistrationError> {
     let name = new.name.trim();
     if name.is_empty() || name.len() > 200 {
@@ -110,7 +173,23 @@ pub fn register(conn: &mut AnyConnection, new: NewClient) -> Result<Registered, 
     if new.redirect_uris.is_empty() && matches!(new.auth, ClientAuth::Public | ClientAuth::Secret) {
         return Err(Refused { redirect_uri: true, message: "at least one redirect URI is needed".into() }.into());
     }
-    Scopes::parse(&new.scope).map_err(|e| refused(format!("invalid scope: {e}")))?;
+    let scope = match (new.scope.trim().is_empty(), is_backend(&new)) {
+        (true, true) => {
+            return Err(refused(
+                "a backend service (private_key_jwt without redirect URIs) must be registered for its system/ \
+                 scopes explicitly, e.g. scope \"system/*.rs\"",
+            )
+            .into())
+        }
+        (true, false) => DEFAULT_APP_SCOPES.to_string(),
+        (false, _) => check_scope_set(&new.scope).map_err(|e| refused(format!("invalid scope: {e}")))?,
+    };
+    if is_backend(&new) {
+        let scopes = Scopes::parse(&scope).map_err(refused)?;
+        if !scopes.other.is_empty() || scopes.resources.iter().any(|r| r.context != Context::System) {
+            return Err(refused("a backend service (no redirect URIs) can only be granted system/ scopes").into());
+        }
+    }
     let client_secret = matches!(new.auth, ClientAuth::Secret).then(secrets::random_token);
     let (client_type, secret_hash, jwks, jwks_uri) = match &new.auth {
         ClientAuth::Public => (PUBLIC, None, None, None),
@@ -123,10 +202,10 @@ pub fn register(conn: &mut AnyConnection, new: NewClient) -> Result<Registered, 
             (JWKS, None, Some(text.clone()), None)
         }
         ClientAuth::JwksUri(uri) => {
-            let u = url::Url::parse(uri).map_err(|_| refused("jwks_uri is not an absolute URL"))?;
-            if !matches!(u.scheme(), "https" | "http") {
-                return Err(refused("jwks_uri must be an http(s) URL").into());
-            }
+            // The form only; the CLI and RFC 7591 registration also resolve and check the host with the
+            // server's policy (`jwks_uri::check_for_registration`), and every fetch checks again.
+            super::jwks_uri::check_url(uri, super::jwks_uri::Policy { dev_insecure: true })
+                .map_err(|e| refused(format!("jwks_uri: {e}")))?;
             (JWKS, None, None, Some(uri.clone()))
         }
     };
@@ -138,7 +217,7 @@ pub fn register(conn: &mut AnyConnection, new: NewClient) -> Result<Registered, 
         jwks,
         jwks_uri,
         redirect_uris: json!(new.redirect_uris).to_string(),
-        scope: new.scope.split_whitespace().collect::<Vec<_>>().join(" "),
+        scope,
         created_at: super::token::now_secs() as i64,
     };
     rows::insert_client(conn, &row)?;
@@ -265,7 +344,15 @@ pub async fn register_endpoint(state: web::Data<AppState>, body: web::Bytes) -> 
     let metadata: Value =
         serde_json::from_slice(&body).map_err(|_| OAuthError::invalid_client_metadata("the body is not JSON"))?;
     let new = from_metadata(&metadata).map_err(|r| OAuthError::invalid_client_metadata(r.message))?;
-    let reg = db(&state, move |c| match register(c, new) {
+    if let ClientAuth::JwksUri(uri) = &new.auth {
+        let policy = super::jwks_uri::Policy::of(&state.settings);
+        if let Err(e) = super::jwks_uri::check_for_registration_async(uri.clone(), policy).await {
+            tracing::warn!(jwks_uri = %uri, error = %e, "dynamic registration with a refused jwks_uri");
+            return Err(OAuthError::invalid_client_metadata(super::jwks_uri::REFUSED_AT_REGISTRATION));
+        }
+    }
+    let allowed = state.settings.dcr_scopes.clone();
+    let reg = db(&state, move |c| match register_dynamic(c, new, &allowed) {
         Ok(r) => Ok(r),
         Err(RegistrationError::Refused(r)) if r.redirect_uri => Err(OAuthError::invalid_redirect_uri(r.message)),
         Err(RegistrationError::Refused(r)) => Err(OAuthError::invalid_client_metadata(r.message)),

@@ -37,7 +37,7 @@ pub fn seed(conn: &mut AnyConnection, first_patient: &str) -> Result<(), String>
             jwks: None,
             jwks_uri: None,
             redirect_uris: json!([REDIRECT_URI, "http://127.0.0.1:9090/callback"]).to_string(),
-            scope: String::new(),
+            scope: super::clients::DEFAULT_APP_SCOPES.into(),
             created_at: token::now_secs() as i64,
         };
         match rows::insert_client(conn, &row) {

@@ -18,7 +18,7 @@ pub const OFFLINE_SECS: i64 = 90 * 24 * 3600;
 pub const ONLINE_SECS: i64 = 12 * 3600;
 
 /// Non-resource scopes this server understands; others are dropped from a grant.
-const OTHER_SCOPES: &[&str] = &[
+pub const OTHER_SCOPES: &[&str] = &[
     "openid",
     "fhirUser",
     "profile",
@@ -39,12 +39,11 @@ pub struct GrantContext {
     pub intent: Option<String>,
 }
 
-/// Is `scope` (one scope) within what the client was registered for (empty registration: anything)?
-pub fn client_allows(client: &ClientRow, scope: &str) -> bool {
-    if client.scope.trim().is_empty() {
-        return true;
-    }
-    let allowed: Vec<&str> = client.scope.split_whitespace().collect();
+/// Is `scope` (one scope) within the space-separated set `allowed`? A resource scope is within a
+/// registered one that covers it (`patient/Observation.rs` within `patient/*.cruds`); any other scope
+/// must be listed as is. An empty set allows nothing.
+pub fn scope_within(scope: &str, allowed: &str) -> bool {
+    let allowed: Vec<&str> = allowed.split_whitespace().collect();
     if allowed.contains(&scope) {
         return true;
     }
@@ -54,8 +53,20 @@ pub fn client_allows(client: &ClientRow, scope: &str) -> bool {
     }
 }
 
+/// Is `scope` (one scope) within what the client was registered for?
+pub fn client_allows(client: &ClientRow, scope: &str) -> bool {
+    scope_within(scope, &client.scope)
+}
+
+/// `scope` without what the client is (no longer) registered for: tokens are narrowed to the
+/// client's registration at every grant type, as RFC 6749 §3.3 lets a server do (the token
+/// response's `scope` says what was granted).
+pub fn narrow_to_client(scope: &str, client: &ClientRow) -> String {
+    scope.split_whitespace().filter(|s| client_allows(client, s)).collect::<Vec<_>>().join(" ")
+}
+
 /// Checks one resource scope's granular filter against the search parameters of its type.
-fn check_filter(scope: &str) -> Result<(), String> {
+pub fn check_filter(scope: &str) -> Result<(), String> {
     let Ok(Some(r)) = parse_resource_scope(scope) else { return Ok(()) };
     for (param, _) in &r.filter {
         if r.resource_type == "*" {
@@ -228,15 +239,21 @@ mod tests {
 
     #[test]
     fn user_requests_drop_system_unknown_and_unregistered_scopes() {
-        let any = client("");
+        let any = client("patient/*.cruds user/*.cruds system/*.cruds openid launch/patient");
         assert_eq!(
             grantable_for_user("openid system/*.rs patient/Patient.rs made-up launch/patient", &any).unwrap(),
             ["openid", "patient/Patient.rs", "launch/patient"]
         );
+        // An empty registration allows nothing (it used to mean "anything").
+        assert!(grantable_for_user("openid patient/Patient.rs", &client("")).unwrap().is_empty());
         let limited = client("patient/Observation.rs launch/patient");
         assert_eq!(
             grantable_for_user("patient/Observation.read patient/Patient.rs launch/patient", &limited).unwrap(),
             ["patient/Observation.read", "launch/patient"]
+        );
+        assert_eq!(
+            narrow_to_client("patient/Patient.rs patient/Observation.rs launch/patient openid", &limited),
+            "patient/Observation.rs launch/patient"
         );
         assert!(grantable_for_user("patient/Observation.rs?nope=1", &any).is_err());
         assert!(grantable_for_user("patient/*.rs?category=x", &any).is_err());

@@ -10,6 +10,7 @@
 //! | `token_endpoint`| `/auth/token`: authorization_code, refresh_token, client_credentials |
 //! | `grant`         | which scopes are granted; the token response of a grant          |
 //! | `client_auth`, `assertion` | client authentication (secrets, private_key_jwt)      |
+//! | `jwks_uri`      | fetching a client's keys without server-side request forgery    |
 //! | `clients`, `users`, `launch` | registration of apps, logins, EHR launch contexts   |
 //! | `introspect`    | RFC 7662 introspection, RFC 7009 revocation                       |
 //! | `manage`        | the user's "connected apps" page (revoke access)                 |
@@ -29,6 +30,7 @@ pub mod flow;
 pub mod form;
 pub mod grant;
 pub mod introspect;
+pub mod jwks_uri;
 pub mod keys;
 pub mod launch;
 pub mod manage;

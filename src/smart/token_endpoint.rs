@@ -1,6 +1,10 @@
 //! `POST /auth/token`: authorization_code (single use, 60 s, redirect_uri + PKCE checked),
 //! refresh_token (rotated; a reused one revokes the grant), client_credentials (private_key_jwt,
 //! `system/` scopes). Answers and errors are never cached.
+//!
+//! Every grant type gives at most what the client is registered for (`oauth_clients.scope`): scopes
+//! outside it are left out of the token (RFC 6749 §3.3; the response's `scope` says what was
+//! granted), and `invalid_scope` is the answer when nothing is left.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -93,8 +97,9 @@ async fn authorization_code(
                 return Ok(None);
             }
             let grant = rows::find_grant(c, &row.grant_id)?.filter(|g| !g.revoked).ok_or_else(bad)?;
-            let scope = grant.scope.clone();
-            grant::token_response(c, &st, &grant, &scope, true, true).map(Some)
+            let scope = within_registration(&grant.scope, &client.client)?;
+            let refresh = grant::refresh_lifetime(&scope).is_some();
+            grant::token_response(c, &st, &grant, &scope, refresh, true).map(Some)
         })?;
         match issued {
             Some(v) => Ok(v),
@@ -145,7 +150,10 @@ async fn refresh(
             if !rows::use_refresh(c, &hash)? {
                 return Ok(None);
             }
-            grant::token_response(c, &st, &grant, &scope, true, false).map(Some)
+            // The client's registration may have been narrowed since the grant was made.
+            let scope = within_registration(&scope, &client.client)?;
+            let refresh = grant::refresh_lifetime(&within_registration(&grant.scope, &client.client)?).is_some();
+            grant::token_response(c, &st, &grant, &scope, refresh, false).map(Some)
         })?;
         match issued {
             Some(v) => Ok(v),
@@ -156,6 +164,15 @@ async fn refresh(
         }
     })
     .await
+}
+
+/// `scope` narrowed to what the client is registered for; nothing left is `invalid_scope`.
+fn within_registration(scope: &str, client: &crate::store::auth::ClientRow) -> Result<String, OAuthError> {
+    let narrowed = grant::narrow_to_client(scope, client);
+    if narrowed.is_empty() {
+        return Err(OAuthError::invalid_scope("none of the granted scopes is allowed for this client any more"));
+    }
+    Ok(narrowed)
 }
 
 async fn client_credentials(

@@ -12,6 +12,7 @@ mod import;
 mod metadata;
 mod search;
 mod security;
+mod security_smart;
 mod smart;
 mod smart_authorize_errors;
 mod smart_backend;

@@ -112,7 +112,7 @@ fn backend_service_with_rs384_and_es384_assertions() {
 fn assertion_without_kid_uses_the_only_key_of_its_type() {
     let app = TestApp::new();
     let ek = ec_key("only");
-    let client = backend_client(&app, &[&ek], "");
+    let client = backend_client(&app, &[&ek], "system/*.rs");
     let claims = json!({"iss": client, "sub": client, "aud": format!("{}/auth/token", app.base), "exp": now() + 60, "jti": "j1"});
     let a = jsonwebtoken::encode(&Header::new(Algorithm::ES384), &claims, &ek.encoding).unwrap();
     client_credentials(&app, &a, "system/Patient.rs").expect(200);
@@ -137,10 +137,11 @@ fn serve_jwks(body: String) -> String {
 
 #[test]
 fn keys_can_come_from_a_jwks_uri() {
-    let app = TestApp::new();
+    // A loopback http jwks_uri needs the development flag (see security_smart.rs for the refusals).
+    let app = TestApp::with_settings(|s| s.dev_insecure_jwks_uri = true);
     let rk = rsa_key("remote");
     let uri = serve_jwks(jwks(&[&rk]));
-    let client = register(&app, ClientAuth::JwksUri(uri), &[], "").0;
+    let client = register(&app, ClientAuth::JwksUri(uri), &[], "system/*.rs").0;
     client_credentials(&app, &assertion(&app, &rk, &client, |_| {}), "system/Patient.rs").expect(200);
     let other = rsa_key("remote");
     let r = client_credentials(&app, &assertion(&app, &other, &client, |_| {}), "system/Patient.rs").expect(401);
@@ -152,7 +153,7 @@ fn ehr_launch_api_with_a_backend_token() {
     let app = TestApp::new();
     let pid = app.create(&patient("Launched"));
     let ek = ec_key("ehr");
-    let client = backend_client(&app, &[&ek], "");
+    let client = backend_client(&app, &[&ek], "system/*.rs");
     let t = client_credentials(&app, &assertion(&app, &ek, &client, |_| {}), "system/Patient.rs").expect(200).json();
     let at = t["access_token"].as_str().unwrap();
     let url = format!("{}/smart/launch", app.base);

@@ -116,7 +116,7 @@ fn assertion_signed_by_another_key_with_the_same_kid_is_refused() {
 fn key_type_must_match_the_algorithm() {
     let app = TestApp::new();
     let rk = rsa_key("same");
-    let client = backend_client(&app, &[&rk], "");
+    let client = backend_client(&app, &[&rk], "system/*.rs");
     // An ES384 assertion naming the RSA key's kid finds no EC key.
     let ek = ec_key("same");
     refused(client_credentials(&app, &assertion(&app, &ek, &client, |_| {}), "system/Patient.rs"), "invalid_client");

@@ -58,7 +58,7 @@ pub struct ClientRow {
     pub jwks_uri: Option<String>,
     /// JSON array of exact redirect URIs.
     pub redirect_uris: String,
-    /// Scopes the client may be granted (space separated; empty: any).
+    /// Scopes the client may be granted (space separated; nothing outside them is ever granted).
     pub scope: String,
     pub created_at: i64,
 }
@@ -73,6 +73,14 @@ pub fn insert_client(conn: &mut AnyConnection, row: &ClientRow) -> StoreResult<(
 
 pub fn find_client(conn: &mut AnyConnection, client_id: &str) -> StoreResult<Option<ClientRow>> {
     Ok(oauth_clients::table.filter(oauth_clients::client_id.eq(client_id)).first(conn).optional()?)
+}
+
+/// Replaces the scopes a client may be granted; false if there is no such client.
+pub fn set_client_scope(conn: &mut AnyConnection, client_id: &str, scope: &str) -> StoreResult<bool> {
+    let n = diesel::update(oauth_clients::table.filter(oauth_clients::client_id.eq(client_id)))
+        .set(oauth_clients::scope.eq(scope))
+        .execute(conn)?;
+    Ok(n > 0)
 }
 
 /// An authorization request between `/authorize` and the redirect back to the app.
