@@ -18,6 +18,7 @@ pub mod limits;
 pub mod pages;
 pub mod ratelimit;
 pub mod reindex;
+pub mod request_span;
 pub mod seed;
 pub mod smart;
 pub mod store;
@@ -116,12 +117,14 @@ pub fn cors() -> Cors {
             actix_web::http::header::IF_NONE_MATCH,
             actix_web::http::header::HeaderName::from_static("if-none-exist"),
             actix_web::http::header::HeaderName::from_static("prefer"),
+            actix_web::http::header::HeaderName::from_static(request_span::HEADER),
         ])
         .expose_headers([
             actix_web::http::header::ETAG,
             actix_web::http::header::LOCATION,
             actix_web::http::header::LAST_MODIFIED,
             actix_web::http::header::CONTENT_LOCATION,
+            actix_web::http::header::HeaderName::from_static(request_span::HEADER),
         ])
         .max_age(3600)
 }
@@ -134,10 +137,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, limit: Option<std::sync::Arc<rate
         .route("/readyz", web::get().to(readyz))
         .route("/metrics", web::get().to(limits::metrics_endpoint));
     match limit {
-        Some(l) => {
-            cfg.service(routes(web::scope("").wrap_fn(move |req, srv| ratelimit::guard(&l, req, srv))).wrap_fn(measure))
-        }
-        None => cfg.service(routes(web::scope("")).wrap_fn(measure)),
+        Some(l) => cfg.service(
+            routes(web::scope("").wrap_fn(move |req, srv| ratelimit::guard(&l, req, srv))).wrap_fn(request_span::wrap),
+        ),
+        None => cfg.service(routes(web::scope("")).wrap_fn(request_span::wrap)),
     };
 }
 
@@ -151,26 +154,4 @@ where
     >,
 {
     scope.configure(smart::routes).configure(fhir::routes).default_service(web::to(not_found))
-}
-
-/// Records every request's route, status and latency for `/metrics`.
-fn measure<S, B>(
-    req: actix_web::dev::ServiceRequest,
-    srv: &S,
-) -> impl std::future::Future<Output = Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>>
-where
-    S: actix_web::dev::Service<
-        actix_web::dev::ServiceRequest,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
-    B: actix_web::body::MessageBody,
-{
-    let started = std::time::Instant::now();
-    let fut = srv.call(req);
-    async move {
-        let res = fut.await?;
-        limits::record(started, &res);
-        Ok(res)
-    }
 }

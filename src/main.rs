@@ -236,12 +236,6 @@ fn serve(args: ServeArgs) -> Result<(), String> {
                 .app_data(state.clone())
                 .wrap(bedside::cors())
                 .wrap(middleware::Compress::default())
-                .wrap(
-                    // Path only: query strings can hold patient data and launch values.
-                    middleware::Logger::new("%a \"%{method}xi %U\" %s %b %Dms")
-                        .custom_request_replace("method", |req| req.method().to_string())
-                        .log_target("bedside::http"),
-                )
                 .configure(|cfg| bedside::configure(cfg, limit))
         })
         .workers(workers)

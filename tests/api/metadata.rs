@@ -50,6 +50,18 @@ fn health_endpoints() {
 }
 
 #[test]
+fn every_response_carries_a_request_id() {
+    let app = TestApp::new();
+    let r = app.send(app.req("GET", "/metadata", None).header("x-request-id", "trace-42")).expect(200);
+    assert_eq!(r.header("x-request-id").as_deref(), Some("trace-42"));
+    let r = app.send(app.req("GET", "/Patient/x", None).header("x-request-id", "bad id\" injected")).expect(401);
+    let id = r.header("x-request-id").unwrap();
+    assert!(uuid::Uuid::parse_str(&id).is_ok(), "a forged id is replaced: {id}");
+    let r = app.send(app.req("GET", &format!("{}/nothing", app.base), None)).expect(404);
+    assert!(r.header("x-request-id").is_some());
+}
+
+#[test]
 fn compartment_doc_is_generated_from_the_registry() {
     let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/compartments.md")).unwrap();
     assert!(
