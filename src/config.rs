@@ -69,6 +69,14 @@ pub struct ServeArgs {
     /// Requests a client may make at once above the steady rate.
     #[arg(long, env = "BEDSIDE_RATE_BURST", default_value_t = 1000)]
     pub rate_burst: u32,
+    /// Access records queued per node for the background writer; when it is full, requests wait
+    /// briefly and then store their record themselves (nothing is dropped).
+    #[arg(long, env = "BEDSIDE_AUDIT_QUEUE", default_value_t = crate::audit::writer::QUEUE_CAPACITY)]
+    pub audit_queue: usize,
+    /// Remove access records older than this age automatically (e.g. 2190d for six years), at start
+    /// and then hourly. Default: keep them forever (prune by hand with `bedside audit prune`).
+    #[arg(long, env = "BEDSIDE_AUDIT_RETENTION")]
+    pub audit_retention: Option<String>,
 }
 
 /// What the running app needs to know, derived from [`ServeArgs`].
@@ -85,6 +93,10 @@ pub struct Settings {
     /// Requests per second per client (0: no limit) and the burst allowed above it.
     pub rate_limit: u64,
     pub rate_burst: u32,
+    /// Capacity of this node's access-log queue.
+    pub audit_queue: usize,
+    /// Access records older than this are removed automatically (None: kept forever).
+    pub audit_retention: Option<std::time::Duration>,
 }
 
 impl Settings {
@@ -97,6 +109,19 @@ impl Settings {
         if args.default_count == 0 || args.max_count == 0 || args.default_count > args.max_count {
             return Err("--default-count must be between 1 and --max-count".into());
         }
+        if args.audit_queue == 0 {
+            return Err("--audit-queue must be at least 1".into());
+        }
+        let audit_retention = match &args.audit_retention {
+            None => None,
+            Some(text) => match humantime::parse_duration(text.trim()) {
+                Ok(d) if d >= std::time::Duration::from_secs(3600) => Some(d),
+                Ok(_) => return Err(format!("--audit-retention {text:?}: keep access records for an hour at least")),
+                Err(e) => {
+                    return Err(format!("--audit-retention {text:?}: expected an age such as 2190d or 52w ({e})"))
+                }
+            },
+        };
         Ok(Settings {
             base_url,
             max_body_bytes: args.max_body_bytes,
@@ -106,6 +131,8 @@ impl Settings {
             enable_dcr: args.enable_dcr,
             rate_limit: args.rate_limit,
             rate_burst: args.rate_burst.max(1),
+            audit_queue: args.audit_queue,
+            audit_retention,
         })
     }
 
@@ -120,6 +147,8 @@ impl Settings {
             enable_dcr: false,
             rate_limit: 0,
             rate_burst: 1,
+            audit_queue: crate::audit::writer::QUEUE_CAPACITY,
+            audit_retention: None,
         }
     }
 
