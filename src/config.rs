@@ -84,6 +84,14 @@ pub struct ServeArgs {
     /// point at this machine (loopback). Other private, link-local and special addresses stay refused.
     #[arg(long, env = "BEDSIDE_DEV_INSECURE_JWKS_URI")]
     pub dev_insecure_jwks_uri: bool,
+    /// Access records queued per node for the background writer; when it is full, requests wait
+    /// briefly and then store their record themselves (nothing is dropped).
+    #[arg(long, env = "BEDSIDE_AUDIT_QUEUE", default_value_t = crate::audit::writer::QUEUE_CAPACITY)]
+    pub audit_queue: usize,
+    /// Remove access records older than this age automatically (e.g. 2190d for six years), at start
+    /// and then hourly. Default: keep them forever (prune by hand with `bedside audit prune`).
+    #[arg(long, env = "BEDSIDE_AUDIT_RETENTION")]
+    pub audit_retention: Option<String>,
 }
 
 /// What the running app needs to know, derived from [`ServeArgs`].
@@ -106,6 +114,10 @@ pub struct Settings {
     pub dcr_scopes: String,
     /// Development only: http and loopback jwks_uri allowed.
     pub dev_insecure_jwks_uri: bool,
+    /// Capacity of this node's access-log queue.
+    pub audit_queue: usize,
+    /// Access records older than this are removed automatically (None: kept forever).
+    pub audit_retention: Option<std::time::Duration>,
 }
 
 impl Settings {
@@ -118,6 +130,19 @@ impl Settings {
         if args.default_count == 0 || args.max_count == 0 || args.default_count > args.max_count {
             return Err("--default-count must be between 1 and --max-count".into());
         }
+        if args.audit_queue == 0 {
+            return Err("--audit-queue must be at least 1".into());
+        }
+        let audit_retention = match &args.audit_retention {
+            None => None,
+            Some(text) => match humantime::parse_duration(text.trim()) {
+                Ok(d) if d >= std::time::Duration::from_secs(3600) => Some(d),
+                Ok(_) => return Err(format!("--audit-retention {text:?}: keep access records for an hour at least")),
+                Err(e) => {
+                    return Err(format!("--audit-retention {text:?}: expected an age such as 2190d or 52w ({e})"))
+                }
+            },
+        };
         Ok(Settings {
             base_url,
             max_body_bytes: args.max_body_bytes,
@@ -135,6 +160,8 @@ impl Settings {
                 .collect::<Result<_, _>>()?,
             dcr_scopes: crate::smart::clients::check_dcr_scopes(&args.dcr_scopes)?,
             dev_insecure_jwks_uri: args.dev_insecure_jwks_uri,
+            audit_queue: args.audit_queue,
+            audit_retention,
         })
     }
 
@@ -152,6 +179,8 @@ impl Settings {
             trusted_proxies: Vec::new(),
             dcr_scopes: crate::smart::clients::DEFAULT_APP_SCOPES.to_string(),
             dev_insecure_jwks_uri: false,
+            audit_queue: crate::audit::writer::QUEUE_CAPACITY,
+            audit_retention: None,
         }
     }
 

@@ -39,6 +39,8 @@ pub struct AppState {
     pub cursor_secret: Vec<u8>,
     /// This node's queue to the access log's background writer.
     audit: audit::AuditLog,
+    /// Automatic access-log retention (`--audit-retention`), stopped when the state is dropped.
+    _retention: Option<audit::retention::Retention>,
 }
 
 impl AppState {
@@ -80,8 +82,9 @@ impl AppState {
             }
         };
         drop(conn);
-        let audit = audit::AuditLog::start(store.clone(), audit::writer::QUEUE_CAPACITY);
-        Ok(AppState { store, settings, keys, cursor_secret, audit })
+        let audit = audit::AuditLog::start(store.clone(), settings.audit_queue);
+        let _retention = settings.audit_retention.map(|keep| audit::retention::Retention::start(store.clone(), keep));
+        Ok(AppState { store, settings, keys, cursor_secret, audit, _retention })
     }
 }
 

@@ -80,6 +80,9 @@ enum Command {
     Client(bedside::smart::cli::ClientCommand),
     /// Create an EHR launch context; prints the launch value alone on the last line.
     Launch(bedside::smart::cli::LaunchArgs),
+    /// The access log (who read or changed which patient's data).
+    #[command(subcommand)]
+    Audit(bedside::audit::cli::AuditCommand),
     /// Create or upgrade the database schema and exit.
     Migrate {
         #[command(flatten)]
@@ -120,6 +123,7 @@ fn main() -> ExitCode {
         Command::User(cmd) => bedside::smart::cli::user(cmd),
         Command::Client(cmd) => bedside::smart::cli::client(cmd),
         Command::Launch(args) => bedside::smart::cli::launch(args),
+        Command::Audit(cmd) => bedside::audit::cli::audit(cmd),
         Command::Migrate { db } => Store::open(&db.url(), 1).map(|_| ()).map_err(|e| e.to_string()),
     };
     match result {
@@ -246,10 +250,12 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())
     });
-    // In-flight requests are done: store the access records still queued (best effort).
-    if !audit_state.audit().flush_within(std::time::Duration::from_secs(10)) {
-        tracing::warn!("some access records could not be stored before shutdown");
+    // In-flight requests are done: store the access records still queued. If the database refuses
+    // them for 30 s, the writer gives them up when the state is dropped, counted and logged.
+    if !audit_state.audit().flush_within(std::time::Duration::from_secs(30)) {
+        tracing::error!("the access records still queued could not be stored before shutdown");
     }
+    drop(audit_state);
     result
 }
 

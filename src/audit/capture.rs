@@ -126,7 +126,9 @@ pub fn entries<'a>(
     with_notes(req, |n| n.entries = Some(list));
 }
 
-/// The middleware around `/fhir`: records each finished request that carries a [`Caller`].
+/// The middleware around `/fhir`: records each finished request that carries a [`Caller`]. The
+/// response waits until its records are queued (or, with the queue full, stored): see
+/// [`crate::audit::AuditLog::record`].
 pub fn record<S, B>(req: ServiceRequest, srv: &S) -> impl Future<Output = Result<ServiceResponse<B>, actix_web::Error>>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
@@ -134,27 +136,31 @@ where
     let fut = srv.call(req);
     async move {
         let res = fut.await?;
-        push(&res);
+        if let Some((state, records)) = records_of(&res) {
+            for r in records {
+                state.audit().record(r).await;
+            }
+        }
         Ok(res)
     }
 }
 
-fn push<B>(res: &ServiceResponse<B>) {
+/// The records of a finished request (none for requests without a caller and for reads of the
+/// access log itself), with the state whose log takes them.
+fn records_of<B>(res: &ServiceResponse<B>) -> Option<(web::Data<AppState>, Vec<Record>)> {
     let req = res.request();
-    let Some(caller) = req.extensions().get::<Caller>().cloned() else { return };
+    let caller = req.extensions().get::<Caller>().cloned()?;
     let path = req.path();
     if path == "/fhir/AuditEvent" || path.starts_with("/fhir/AuditEvent/") {
-        return;
+        return None;
     }
-    let Some(state) = req.app_data::<web::Data<AppState>>() else { return };
+    let state = req.app_data::<web::Data<AppState>>()?.clone();
     let notes = req.extensions().get::<Notes>().cloned().unwrap_or_default();
     let recorded = crate::fhir::instant::now().millis;
     if let Some(list) = notes.entries {
         let base = state.settings.fhir_base();
-        for e in list {
-            state.audit().push(entry_record(&caller, recorded, e, &base));
-        }
-        return;
+        let records = list.into_iter().map(|e| entry_record(&caller, recorded, e, &base)).collect();
+        return Some((state, records));
     }
     let (derived, res_type) = derive(req);
     let interaction = notes.interaction.unwrap_or(derived);
@@ -164,7 +170,7 @@ fn push<B>(res: &ServiceResponse<B>) {
         None if status < 400 => single_ref(interaction, req, res, &state.settings.fhir_base()),
         None => Refs::default(),
     };
-    state.audit().push(Record {
+    let record = Record {
         recorded,
         caller,
         interaction,
@@ -173,7 +179,8 @@ fn push<B>(res: &ServiceResponse<B>) {
         path: safe_path(path, notes.query.as_deref().unwrap_or(req.query_string())),
         status,
         refs,
-    });
+    };
+    Some((state, vec![record]))
 }
 
 /// The interaction and resource type of a request, from its method and route.

@@ -6,14 +6,18 @@
 //! |-----------|-----------------------------------------------------------------------------|
 //! | `capture` | the `/fhir` middleware that turns each finished request into a [`Record`]   |
 //! | `writer`  | the bounded queue and the background thread that stores records in batches  |
+//! | `retention` | how long records are kept (`audit prune`, `serve --audit-retention`)      |
+//! | `cli`     | `bedside audit prune`                                                       |
 //! | `event`   | a stored row as an R4 `AuditEvent`                                          |
 //! | `search`  | `GET /fhir/AuditEvent` and `GET /fhir/AuditEvent/{id}` (generated on read)  |
 //!
-//! Recording never blocks or fails a request: a record goes into a bounded channel; when the channel
-//! is full the record is dropped and counted (`bedside_audit_dropped_total`).
+//! No record is dropped: a request whose record finds the queue full waits (bounded) and then stores
+//! the record itself; batches the database refuses are retried until they land (see `writer`).
 
 pub mod capture;
+pub mod cli;
 pub mod event;
+pub mod retention;
 pub mod search;
 pub mod writer;
 

@@ -1,11 +1,12 @@
 //! The server's signing keys: generated on first start, stored in the database (so every node signs
-//! and verifies with the same key), and published as a JWKS.
+//! and verifies with the same key), and published as a JWKS. Keys are made and used through AWS-LC
+//! (`aws-lc-rs`, also jsonwebtoken's backend) and stored as PEM: the ES256 key as PKCS#8, the RS256
+//! key as PKCS#8 (keys stored by earlier versions as PKCS#1 load as well).
 
+use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
-use p256::elliptic_curve::sec1::ToEncodedPoint;
-use p256::pkcs8::{EncodePrivateKey, LineEnding};
 use serde_json::json;
 
 use crate::store::keys::{self as key_rows, SigningKeyRow};
@@ -61,13 +62,14 @@ impl KeySet {
 }
 
 fn generate_es256() -> StoreResult<SigningKeyRow> {
-    let secret = p256::SecretKey::random(&mut rand::rngs::OsRng);
-    let pem =
-        secret.to_pkcs8_pem(LineEnding::LF).map_err(|e| StoreError::Corrupt(format!("cannot encode new key: {e}")))?;
-    let point = secret.public_key().to_encoded_point(false);
-    let (x, y) = match (point.x(), point.y()) {
-        (Some(x), Some(y)) => (URL_SAFE_NO_PAD.encode(x), URL_SAFE_NO_PAD.encode(y)),
-        _ => return Err(StoreError::Corrupt("generated key has no affine coordinates".into())),
+    let failed = || StoreError::Corrupt("cannot generate an EC P-256 key".into());
+    let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).map_err(|_| failed())?;
+    let pkcs8 = pair.to_pkcs8v1().map_err(|_| failed())?;
+    // The public key as an uncompressed SEC1 point: 0x04, x (32 bytes), y (32 bytes).
+    let point = pair.public_key().as_ref();
+    let (x, y) = match (point.first(), point.get(1..33), point.get(33..65)) {
+        (Some(4), Some(x), Some(y)) if point.len() == 65 => (URL_SAFE_NO_PAD.encode(x), URL_SAFE_NO_PAD.encode(y)),
+        _ => return Err(StoreError::Corrupt("generated key has an unexpected public point".into())),
     };
     let digest = <sha2::Sha256 as sha2::Digest>::digest(format!("{x}.{y}"));
     let kid = URL_SAFE_NO_PAD.encode(digest.get(..12).unwrap_or_default());
@@ -75,10 +77,18 @@ fn generate_es256() -> StoreResult<SigningKeyRow> {
     Ok(SigningKeyRow {
         kid,
         alg: "ES256".into(),
-        private_pem: pem.to_string(),
+        private_pem: private_pem(pkcs8.as_ref()),
         public_jwk: jwk.to_string(),
         created_at: crate::fhir::instant::now().text,
     })
+}
+
+/// A PKCS#8 private key as PEM (`-----BEGIN PRIVATE KEY-----`, LF line endings).
+pub(super) fn private_pem(pkcs8_der: &[u8]) -> String {
+    pem::encode_config(
+        &pem::Pem::new("PRIVATE KEY", pkcs8_der),
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    )
 }
 
 fn to_key(row: &SigningKeyRow) -> StoreResult<SigningKey> {
@@ -94,3 +104,7 @@ fn to_key(row: &SigningKeyRow) -> StoreResult<SigningKey> {
         public_jwk: jwk,
     })
 }
+
+#[cfg(test)]
+#[path = "keys_tests.rs"]
+mod tests;

@@ -1,11 +1,10 @@
 //! The server's RS256 key (for OpenID Connect id_tokens), generated once and stored like the ES256 one.
 
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rsa::{KeyPair, KeySize};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
-use rsa::pkcs1::EncodeRsaPrivateKey;
-use rsa::pkcs8::LineEnding;
-use rsa::traits::PublicKeyParts;
 use serde_json::json;
 
 use super::keys::SigningKey;
@@ -13,24 +12,26 @@ use crate::store::keys::SigningKeyRow;
 use crate::store::{StoreError, StoreResult};
 
 pub fn generate_rs256() -> StoreResult<SigningKeyRow> {
-    let key = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048)
-        .map_err(|e| StoreError::Corrupt(format!("cannot generate an RSA key: {e}")))?;
-    let pem =
-        key.to_pkcs1_pem(LineEnding::LF).map_err(|e| StoreError::Corrupt(format!("cannot encode new key: {e}")))?;
-    let n = URL_SAFE_NO_PAD.encode(key.n().to_bytes_be());
-    let e = URL_SAFE_NO_PAD.encode(key.e().to_bytes_be());
+    let failed = || StoreError::Corrupt("cannot generate an RSA key".into());
+    let key = KeyPair::generate(KeySize::Rsa2048).map_err(|_| failed())?;
+    let pkcs8 = key.as_der().map_err(|_| failed())?;
+    let public = aws_lc_rs::signature::KeyPair::public_key(&key);
+    let n = URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero());
+    let e = URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero());
     let digest = <sha2::Sha256 as sha2::Digest>::digest(format!("{n}.{e}"));
     let kid = URL_SAFE_NO_PAD.encode(digest.get(..12).unwrap_or_default());
     let jwk = json!({"kty": "RSA", "n": n, "e": e, "kid": kid, "alg": "RS256", "use": "sig"});
     Ok(SigningKeyRow {
         kid,
         alg: "RS256".into(),
-        private_pem: pem.to_string(),
+        private_pem: super::keys::private_pem(pkcs8.as_ref()),
         public_jwk: jwk.to_string(),
         created_at: crate::fhir::instant::now().text,
     })
 }
 
+/// The RS256 key of a stored row: PKCS#8 PEM (this version) or PKCS#1 PEM (`RSA PRIVATE KEY`, as
+/// stored by versions that generated keys with the `rsa` crate).
 pub fn to_key(row: &SigningKeyRow) -> StoreResult<SigningKey> {
     let corrupt = |what: &str| StoreError::Corrupt(format!("signing key {}: {what}", row.kid));
     let jwk: serde_json::Value = serde_json::from_str(&row.public_jwk).map_err(|_| corrupt("bad JWK"))?;

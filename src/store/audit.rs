@@ -235,3 +235,23 @@ pub fn user_grant_ids(conn: &mut AnyConnection, username: &str) -> StoreResult<V
     use super::auth::schema::auth_grants;
     Ok(auth_grants::table.filter(auth_grants::username.eq(username)).select(auth_grants::grant_id).load(conn)?)
 }
+
+/// Deletes the rows recorded before `cutoff` (Unix ms), in chunks so no transaction holds the table
+/// long; returns how many.
+pub fn delete_before(conn: &mut AnyConnection, cutoff: i64) -> StoreResult<u64> {
+    const CHUNK: i64 = 5000;
+    let mut total = 0u64;
+    loop {
+        let ids: Vec<i64> = audit_log::table
+            .filter(audit_log::recorded.lt(cutoff))
+            .select(audit_log::id)
+            .order(audit_log::id.asc())
+            .limit(CHUNK)
+            .load(conn)?;
+        if ids.is_empty() {
+            return Ok(total);
+        }
+        let n = write_tx(conn, |c| diesel::delete(audit_log::table.filter(audit_log::id.eq_any(&ids))).execute(c))?;
+        total += n as u64;
+    }
+}

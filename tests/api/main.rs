@@ -3,6 +3,7 @@
 //! its own fresh database (SQLite by default; PostgreSQL when BEDSIDE_TEST_POSTGRES is set).
 
 mod audit;
+mod audit_durability;
 mod auth;
 mod bundles;
 mod crud;

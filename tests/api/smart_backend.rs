@@ -6,7 +6,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use bedside::smart::clients::ClientAuth;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use p384::elliptic_curve::sec1::ToEncodedPoint;
 use serde_json::{json, Value};
 
 use crate::smart_support::*;
@@ -21,32 +20,42 @@ pub struct Key {
     pub jwk: Value,
 }
 
+/// A client's RSA key (made with aws-lc-rs, as the server makes its own).
 pub fn rsa_key(kid: &str) -> Key {
-    use rsa::pkcs1::EncodeRsaPrivateKey;
-    use rsa::traits::PublicKeyParts;
-    let k = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).unwrap();
-    let pem = k.to_pkcs1_pem(rsa::pkcs8::LineEnding::LF).unwrap();
+    use aws_lc_rs::encoding::AsDer;
+    use aws_lc_rs::signature::KeyPair;
+    let k = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+    let der = k.as_der().unwrap();
+    let public = k.public_key();
     Key {
         kid: kid.into(),
         alg: Algorithm::RS384,
-        encoding: EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap(),
-        jwk: json!({"kty": "RSA", "kid": kid, "alg": "RS384", "n": URL_SAFE_NO_PAD.encode(k.n().to_bytes_be()),
-            "e": URL_SAFE_NO_PAD.encode(k.e().to_bytes_be())}),
+        encoding: EncodingKey::from_rsa_pem(pem_of(der.as_ref()).as_bytes()).unwrap(),
+        jwk: json!({"kty": "RSA", "kid": kid, "alg": "RS384",
+            "n": URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero()),
+            "e": URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero())}),
     }
 }
 
+/// A client's EC P-384 key.
 pub fn ec_key(kid: &str) -> Key {
-    use p384::pkcs8::EncodePrivateKey;
-    let k = p384::SecretKey::random(&mut rand::rngs::OsRng);
-    let pem = k.to_pkcs8_pem(p384::pkcs8::LineEnding::LF).unwrap();
-    let p = k.public_key().to_encoded_point(false);
+    use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P384_SHA384_FIXED_SIGNING};
+    let k = EcdsaKeyPair::generate(&ECDSA_P384_SHA384_FIXED_SIGNING).unwrap();
+    let pkcs8 = k.to_pkcs8v1().unwrap();
+    // Uncompressed point: 0x04, x (48 bytes), y (48 bytes).
+    let p = k.public_key().as_ref();
+    assert_eq!((p.len(), p[0]), (97, 4));
     Key {
         kid: kid.into(),
         alg: Algorithm::ES384,
-        encoding: EncodingKey::from_ec_pem(pem.as_bytes()).unwrap(),
+        encoding: EncodingKey::from_ec_pem(pem_of(pkcs8.as_ref()).as_bytes()).unwrap(),
         jwk: json!({"kty": "EC", "crv": "P-384", "kid": kid, "alg": "ES384",
-            "x": URL_SAFE_NO_PAD.encode(p.x().unwrap()), "y": URL_SAFE_NO_PAD.encode(p.y().unwrap())}),
+            "x": URL_SAFE_NO_PAD.encode(&p[1..49]), "y": URL_SAFE_NO_PAD.encode(&p[49..97])}),
     }
+}
+
+fn pem_of(pkcs8_der: &[u8]) -> String {
+    pem::encode(&pem::Pem::new("PRIVATE KEY", pkcs8_der))
 }
 
 pub fn jwks(keys: &[&Key]) -> String {
