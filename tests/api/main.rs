@@ -11,6 +11,7 @@ mod formats;
 mod import;
 mod metadata;
 mod search;
+mod security_limits;
 mod smart;
 mod smart_authorize_errors;
 mod smart_backend;

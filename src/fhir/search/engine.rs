@@ -16,8 +16,6 @@ use crate::store::resources::{self as rows, StoredResource};
 use crate::store::search::{self as store_search, After};
 use crate::store::AnyConnection;
 
-/// At most this many resources are added by `_include`/`_revinclude` to one page.
-pub const MAX_INCLUDED: usize = 1000;
 const MAX_ITERATE: usize = 3;
 
 pub struct Page {
@@ -25,6 +23,8 @@ pub struct Page {
     pub included: Vec<StoredResource>,
     pub total: Option<i64>,
     pub next: Option<After>,
+    /// `_include`/`_revinclude` found more than the page may carry (`--max-included`).
+    pub includes_capped: bool,
 }
 
 /// A fingerprint of the criteria, bound into the cursor so it cannot be replayed on another search.
@@ -87,8 +87,8 @@ pub fn run(
     } else {
         None
     };
-    let included = includes(conn, access, spec, &matches)?;
-    Ok(Page { matches, included, total, next })
+    let (included, includes_capped) = includes(conn, access, spec, &matches)?;
+    Ok(Page { matches, included, total, next, includes_capped })
 }
 
 fn includes(
@@ -96,7 +96,9 @@ fn includes(
     access: &AccessContext,
     spec: &SearchSpec,
     matches: &[StoredResource],
-) -> Result<Vec<StoredResource>, ApiError> {
+) -> Result<(Vec<StoredResource>, bool), ApiError> {
+    let max = spec.max_included;
+    let mut capped = false;
     let mut seen: HashSet<(String, String)> = matches.iter().map(|r| (r.res_type.clone(), r.res_id.clone())).collect();
     let mut out: Vec<StoredResource> = Vec::new();
     let mut frontier: Vec<StoredResource> = matches.to_vec();
@@ -108,7 +110,11 @@ fn includes(
             let params = inc.param.as_ref().map(|p| vec![p.clone()]);
             for (t, id) in store_search::references_from(conn, &sources, params.as_deref(), inc.target_type.as_deref())?
             {
-                if out.len() + added.len() >= MAX_INCLUDED || !seen.insert((t.clone(), id.clone())) {
+                if out.len() + added.len() >= max {
+                    capped = true;
+                    break;
+                }
+                if !seen.insert((t.clone(), id.clone())) {
                     continue;
                 }
                 if let Some(r) = rows::read(conn, &t, &id)? {
@@ -121,8 +127,14 @@ fn includes(
         for inc in spec.revincludes.iter().filter(active) {
             let targets: Vec<(String, String)> =
                 frontier.iter().map(|r| (r.res_type.clone(), r.res_id.clone())).collect();
-            let room = MAX_INCLUDED.saturating_sub(out.len() + added.len()) as i64;
-            let seqs = store_search::referencing(conn, &inc.source_type, inc.param.as_deref(), &targets, room)?;
+            let room = max.saturating_sub(out.len() + added.len());
+            // One more than there is room for tells whether the page had to leave some out.
+            let mut seqs =
+                store_search::referencing(conn, &inc.source_type, inc.param.as_deref(), &targets, room as i64 + 1)?;
+            if seqs.len() > room {
+                capped = true;
+                seqs.truncate(room);
+            }
             for r in rows::read_many(conn, &seqs)? {
                 if seen.insert((r.res_type.clone(), r.res_id.clone())) && can_include(conn, access, &r)? {
                     added.push(r);
@@ -135,7 +147,7 @@ fn includes(
         out.extend(added.iter().cloned());
         frontier = added;
     }
-    Ok(out)
+    Ok((out, capped))
 }
 
 /// Summary elements of the patient-access types (R4 "Σ" flags); other types keep the elements most
@@ -306,12 +318,20 @@ pub fn to_bundle(
     for r in &page.matches {
         shaped.push(shape(spec, r)?);
     }
-    let outcome = (!spec.ignored.is_empty()).then(|| {
-        json!({"resourceType": "OperationOutcome", "issue": spec.ignored.iter().map(|m| json!({
-            "severity": "warning", "code": "not-supported", "diagnostics": format!("ignored: {m}")})).collect::<Vec<_>>()})
-        .to_string()
-        .into_bytes()
-    });
+    let mut issues: Vec<Value> = spec
+        .ignored
+        .iter()
+        .map(|m| json!({"severity": "warning", "code": "not-supported", "diagnostics": format!("ignored: {m}")}))
+        .collect();
+    if page.includes_capped {
+        issues.push(json!({"severity": "warning", "code": "too-costly", "diagnostics": format!(
+            "_include/_revinclude matched more resources than one page may carry; the first {} are included \
+             (this server's limit, --max-included); ask for a smaller _count to get them all",
+            spec.max_included
+        )}));
+    }
+    let outcome = (!issues.is_empty())
+        .then(|| json!({"resourceType": "OperationOutcome", "issue": issues}).to_string().into_bytes());
     let mut entries: Vec<Entry<'_>> = Vec::new();
     for (r, s) in page.matches.iter().zip(shaped.iter()) {
         entries.push(Entry {
