@@ -515,8 +515,8 @@ fn condition(sql: &mut Sql, alias: &str, types: &[String], c: &Condition, probe:
             if groups.is_empty() {
                 sql.push("1 = 1");
             }
-            balanced(sql, &groups, " AND ", &mut |sql, group| {
-                balanced(sql, group, " OR ", &mut |sql, c| {
+            balanced(sql, groups.as_slice(), " AND ", &mut |sql, group| {
+                balanced(sql, group.as_slice(), " OR ", &mut |sql, c| {
                     condition(sql, alias, std::slice::from_ref(res_type), c, true)
                 })
             });
@@ -609,9 +609,9 @@ fn conditions(sql: &mut Sql, alias: &str, types: &[String], all_of: &[Vec<Condit
         return;
     }
     sql.push(" AND ");
-    balanced(sql, &groups, " AND ", &mut |sql, (gi, group)| {
+    balanced(sql, groups.as_slice(), " AND ", &mut |sql, (gi, group)| {
         let probe = Some(*gi) != driver;
-        balanced(sql, group, " OR ", &mut |sql, c| condition(sql, alias, types, c, probe))
+        balanced(sql, group.as_slice(), " OR ", &mut |sql, c| condition(sql, alias, types, c, probe))
     });
 }
 

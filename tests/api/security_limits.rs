@@ -96,10 +96,10 @@ fn deeply_nested_json_is_a_400_naming_the_limit() {
 fn json_patch_cannot_nest_or_grow_without_bound() {
     let app = TestApp::new();
     let token = app.admin();
-    let id = app.create(&json!({"resourceType": "Basic", "code": {"text": "x"}, "extension": [{"url": "http://x", "valueString": "x"}]}));
+    let id = app.create(&json!({"resourceType": "Patient", "extension": [{"url": "http://x", "valueString": "x"}]}));
     let patch = |ops: Value| {
         app.send(
-            app.req("PATCH", &format!("/Basic/{id}"), Some(&token))
+            app.req("PATCH", &format!("/Patient/{id}"), Some(&token))
                 .header("content-type", "application/json-patch+json")
                 .body(ops.to_string()),
         )
@@ -122,7 +122,7 @@ fn json_patch_cannot_nest_or_grow_without_bound() {
     let r = patch(json!(doubling)).expect(413);
     assert!(diagnostics(&r.json()).contains("--max-body-bytes"), "{}", r.text());
     // The resource is unchanged by the refused patches.
-    let now = app.get(&format!("/Basic/{id}"), &token).expect(200).json();
+    let now = app.get(&format!("/Patient/{id}"), &token).expect(200).json();
     assert_eq!(now["meta"]["versionId"], "1");
     healthy(&app);
 }
