@@ -92,6 +92,108 @@ pub struct ServeArgs {
     /// and then hourly. Default: keep them forever (prune by hand with `bedside audit prune`).
     #[arg(long, env = "BEDSIDE_AUDIT_RETENTION")]
     pub audit_retention: Option<String>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Limits on what one request may ask of the server (docs/limits.md). A request over a limit gets a
+/// 4xx OperationOutcome that names the limit, never a 500.
+#[derive(Debug, Clone, Args)]
+pub struct LimitArgs {
+    /// Largest POST _search form body, in bytes (larger → 413).
+    #[arg(long, env = "BEDSIDE_MAX_FORM_BYTES", default_value_t = 1024 * 1024)]
+    pub max_form_bytes: usize,
+    /// Most values (comma-separated alternatives) one search parameter may list (more → 400).
+    #[arg(long, env = "BEDSIDE_MAX_SEARCH_VALUES", default_value_t = 100)]
+    pub max_search_values: usize,
+    /// Most search parameters (criteria, each repetition counted) one search may give (more → 400).
+    #[arg(long, env = "BEDSIDE_MAX_SEARCH_PARAMS", default_value_t = 50)]
+    pub max_search_params: usize,
+    /// Most values in all the criteria of one search together (more → 400).
+    #[arg(long, env = "BEDSIDE_MAX_SEARCH_TOTAL_VALUES", default_value_t = 1000)]
+    pub max_search_total_values: usize,
+    /// Most _include and _revinclude parameters one search may give (more → 400).
+    #[arg(long, env = "BEDSIDE_MAX_INCLUDE_PARAMS", default_value_t = 10)]
+    pub max_include_params: usize,
+    /// Most resources _include/_revinclude add to one page; past it the page carries a warning
+    /// OperationOutcome that names the limit.
+    #[arg(long, env = "BEDSIDE_MAX_INCLUDED", default_value_t = 1000)]
+    pub max_included: usize,
+    /// Deepest chain (subject:Patient.name) or reverse chain (_has) in a search parameter, 1-8.
+    #[arg(long, env = "BEDSIDE_MAX_CHAIN_DEPTH", default_value_t = 3)]
+    pub max_chain_depth: usize,
+    /// Most operations in one JSON Patch (more → 400).
+    #[arg(long, env = "BEDSIDE_MAX_PATCH_OPERATIONS", default_value_t = 1000)]
+    pub max_patch_operations: usize,
+    /// Most entries in one batch or transaction Bundle (more → 413).
+    #[arg(long, env = "BEDSIDE_MAX_BUNDLE_ENTRIES", default_value_t = 1000)]
+    pub max_bundle_entries: usize,
+}
+
+/// The hard ceiling of `--max-chain-depth` (each level nests a subquery).
+pub const MAX_CHAIN_DEPTH: usize = 8;
+
+/// The limits of [`LimitArgs`], checked.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_form_bytes: usize,
+    pub max_search_values: usize,
+    pub max_search_params: usize,
+    pub max_search_total_values: usize,
+    pub max_include_params: usize,
+    pub max_included: usize,
+    pub max_chain_depth: usize,
+    pub max_patch_operations: usize,
+    pub max_bundle_entries: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_form_bytes: 1024 * 1024,
+            max_search_values: 100,
+            max_search_params: 50,
+            max_search_total_values: 1000,
+            max_include_params: 10,
+            max_included: 1000,
+            max_chain_depth: 3,
+            max_patch_operations: 1000,
+            max_bundle_entries: 1000,
+        }
+    }
+}
+
+impl Limits {
+    pub fn from_args(a: &LimitArgs) -> Result<Limits, String> {
+        let positive = [
+            ("--max-form-bytes", a.max_form_bytes),
+            ("--max-search-values", a.max_search_values),
+            ("--max-search-params", a.max_search_params),
+            ("--max-search-total-values", a.max_search_total_values),
+            ("--max-include-params", a.max_include_params),
+            ("--max-included", a.max_included),
+            ("--max-chain-depth", a.max_chain_depth),
+            ("--max-patch-operations", a.max_patch_operations),
+            ("--max-bundle-entries", a.max_bundle_entries),
+        ];
+        if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
+            return Err(format!("{name} must be at least 1"));
+        }
+        if a.max_chain_depth > MAX_CHAIN_DEPTH {
+            return Err(format!("--max-chain-depth must be between 1 and {MAX_CHAIN_DEPTH}"));
+        }
+        Ok(Limits {
+            max_form_bytes: a.max_form_bytes,
+            max_search_values: a.max_search_values,
+            max_search_params: a.max_search_params,
+            max_search_total_values: a.max_search_total_values,
+            max_include_params: a.max_include_params,
+            max_included: a.max_included,
+            max_chain_depth: a.max_chain_depth,
+            max_patch_operations: a.max_patch_operations,
+            max_bundle_entries: a.max_bundle_entries,
+        })
+    }
 }
 
 /// What the running app needs to know, derived from [`ServeArgs`].
@@ -118,6 +220,8 @@ pub struct Settings {
     pub audit_queue: usize,
     /// Access records older than this are removed automatically (None: kept forever).
     pub audit_retention: Option<std::time::Duration>,
+    /// What one request may ask of the server.
+    pub limits: Limits,
 }
 
 impl Settings {
@@ -162,6 +266,7 @@ impl Settings {
             dev_insecure_jwks_uri: args.dev_insecure_jwks_uri,
             audit_queue: args.audit_queue,
             audit_retention,
+            limits: Limits::from_args(&args.limits)?,
         })
     }
 
@@ -181,6 +286,7 @@ impl Settings {
             dev_insecure_jwks_uri: false,
             audit_queue: crate::audit::writer::QUEUE_CAPACITY,
             audit_retention: None,
+            limits: Limits::default(),
         }
     }
 

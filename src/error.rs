@@ -169,6 +169,7 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(what) => ApiError::Conflict(format!(
                 "{what} was changed by another request at the same time; retry with the current version"
             )),
+            StoreError::TooComplex(msg) => ApiError::BadRequest(msg),
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -142,13 +142,14 @@ pub fn import_paths(store: &Store, settings: &Settings, paths: &[PathBuf], progr
     };
     let access = AccessContext::system("bedside-import");
     let base = settings.fhir_base();
+    let limits = crate::fhir::patch::PatchLimits::of(settings);
     for file in files {
         bar.set_message(file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
         let result = to_bundle(&file).and_then(|bundle| {
             let mut conn = store.conn().map_err(|e| e.to_string())?;
             let results = match bundle.get("type").and_then(Value::as_str) {
-                Some("batch") => transaction::batch(&mut conn, &access, &base, &bundle),
-                _ => transaction::transaction(&mut conn, &access, &base, &bundle),
+                Some("batch") => transaction::batch(&mut conn, &access, &base, &bundle, &limits),
+                _ => transaction::transaction(&mut conn, &access, &base, &bundle, &limits),
             }
             .map_err(|e| e.outcome()["issue"][0]["diagnostics"].as_str().unwrap_or("failed").to_string())?;
             count(&results, &mut report.counts)

@@ -3,6 +3,7 @@
 
 use crate::config::Settings;
 use crate::demo;
+use crate::fhir::patch::PatchLimits;
 use crate::fhir::transaction;
 use crate::smart::access::AccessContext;
 use crate::store::{meta, Store};
@@ -20,8 +21,14 @@ pub fn seed_demo(store: &Store, settings: &Settings) -> Result<String, String> {
         let today = time::OffsetDateTime::now_utc().date();
         let access = AccessContext::system("bedside-demo");
         for bundle in demo::demo_bundles(today, demo::DEFAULT_DEMO_PATIENTS) {
-            let results = transaction::transaction(&mut conn, &access, &settings.fhir_base(), &bundle)
-                .map_err(|e| format!("demo data could not be stored: {e}"))?;
+            let results = transaction::transaction(
+                &mut conn,
+                &access,
+                &settings.fhir_base(),
+                &bundle,
+                &PatchLimits::of(settings),
+            )
+            .map_err(|e| format!("demo data could not be stored: {e}"))?;
             seeded += results.len();
         }
         meta::set(&mut conn, "demo-seeded", DEMO_MARKER).map_err(|e| e.to_string())?;

@@ -9,7 +9,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::event;
 use crate::error::ApiError;
 use crate::fhir::format::Output;
-use crate::fhir::handlers::{db, read_body, version_headers};
+use crate::fhir::handlers::{db, version_headers};
 use crate::fhir::paging::{bundle, make_cursor, open_cursor, Entry};
 use crate::fhir::search::dates::date_range;
 use crate::smart::access::AccessContext;
@@ -192,7 +192,7 @@ pub async fn search_post(
     access: AccessContext,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_body(&state, payload).await?;
+    let body = crate::fhir::handlers::read_form(&state, payload).await?;
     let ctype = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
     if !ctype.starts_with("application/x-www-form-urlencoded") {
         return Err(ApiError::UnsupportedMediaType(

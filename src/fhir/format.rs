@@ -1,7 +1,7 @@
 //! Content negotiation: JSON and XML (through fhirbolt), `_format`, `_pretty`, and the request body.
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
+use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
 
 use crate::error::ApiError;
 
@@ -105,34 +105,46 @@ impl Output {
     }
 }
 
+/// The format of a FHIR request body per `Content-Type` (none means JSON); 415 for other types.
+pub fn body_format(req: &HttpRequest) -> Result<Format, ApiError> {
+    let ctype = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if ctype.trim().is_empty() {
+        return Ok(Format::Json);
+    }
+    format_of_mime(ctype).ok_or_else(|| {
+        ApiError::UnsupportedMediaType(format!(
+            "Content-Type {ctype} is not supported; send application/fhir+json or application/fhir+xml"
+        ))
+    })
+}
+
 /// Parses a request body as a FHIR resource, JSON or XML per `Content-Type`, into a JSON value.
-/// Errors are 400 (unparseable) or 415 (other media types).
-pub fn parse_body(req: &HttpRequest, body: &[u8]) -> Result<serde_json::Value, ApiError> {
+/// Errors are 400 (unparseable, or nested deeper than the limit) or 415 (other media types). The
+/// parse runs on the blocking thread pool, off the async workers, so a large body never holds up
+/// other requests (`/healthz` included).
+pub async fn parse_body(req: &HttpRequest, body: web::Bytes) -> Result<serde_json::Value, ApiError> {
     if body.is_empty() {
         return Err(ApiError::BadRequest("the request has no body; a FHIR resource is required".into()));
     }
-    let ctype = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let format = if ctype.trim().is_empty() {
-        Format::Json
-    } else {
-        format_of_mime(ctype).ok_or_else(|| {
-            ApiError::UnsupportedMediaType(format!(
-                "Content-Type {ctype} is not supported; send application/fhir+json or application/fhir+xml"
-            ))
-        })?
-    };
-    parse_bytes(format, body)
+    let format = body_format(req)?;
+    web::block(move || parse_bytes(format, &body)).await?
+}
+
+/// Parses JSON bytes into a value after checking their nesting depth (a flat scan, before any
+/// recursive parser runs). Used for every JSON request body.
+pub fn parse_json(bytes: &[u8]) -> Result<serde_json::Value, ApiError> {
+    bedside_model::check_json_depth(bytes, bedside_model::MAX_DEPTH)
+        .map_err(|e| ApiError::invalid("(body)", e.to_string()))?;
+    serde_json::from_slice(bytes).map_err(|e| ApiError::invalid("(body)", format!("the body is not valid JSON: {e}")))
 }
 
 pub fn parse_bytes(format: Format, body: &[u8]) -> Result<serde_json::Value, ApiError> {
-    let json_bytes;
-    let bytes = match format {
-        Format::Json => body,
+    match format {
+        Format::Json => parse_json(body),
         Format::Xml => {
-            json_bytes = bedside_model::xml_to_json(body)
+            let json = bedside_model::xml_to_json(body)
                 .map_err(|e| ApiError::invalid("(body)", format!("the XML is not a valid FHIR R4 resource: {e}")))?;
-            &json_bytes
+            parse_json(&json)
         }
-    };
-    serde_json::from_slice(bytes).map_err(|e| ApiError::invalid("(body)", format!("the body is not valid JSON: {e}")))
+    }
 }

@@ -8,6 +8,7 @@ pub mod handlers;
 pub mod indexing;
 pub mod instant;
 pub mod paging;
+pub mod patch;
 pub mod required;
 pub mod resource;
 pub mod search;

@@ -41,6 +41,10 @@ pub enum IdRule<'a> {
 /// Validates `value` as a resource of type `res_type` and returns it with the id removed (it is set
 /// again by [`finalize`]). Nothing here touches the database.
 pub fn validate(mut value: Value, res_type: &str, rule: IdRule<'_>) -> Result<Value, ApiError> {
+    // However the value was built (a body, a patch, a Bundle entry), nothing recursive reads it
+    // until its depth is known to be within the limit.
+    bedside_model::check_value_depth(&value, bedside_model::MAX_DEPTH)
+        .map_err(|e| ApiError::invalid(res_type, e.to_string()))?;
     let obj = value
         .as_object_mut()
         .ok_or_else(|| ApiError::invalid("(body)", "the body must be a JSON object holding one FHIR resource"))?;

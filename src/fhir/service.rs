@@ -520,17 +520,15 @@ pub fn patch(
     access: &AccessContext,
     res_type: &str,
     id: &str,
-    patch: Value,
+    ops: &[json_patch::PatchOperation],
+    limits: &super::patch::PatchLimits,
     if_match: Option<i64>,
 ) -> Result<Done, ApiError> {
     let current = read(conn, access, res_type, id)?;
     access.require(res_type, Interaction::Update)?;
-    let ops: json_patch::Patch = serde_json::from_value(patch)
-        .map_err(|e| ApiError::BadRequest(format!("the body is not a JSON Patch document: {e}")))?;
     let mut doc: Value = serde_json::from_slice(&current.content)
         .map_err(|e| ApiError::Internal(format!("stored resource unreadable: {e}")))?;
-    json_patch::patch(&mut doc, &ops)
-        .map_err(|e| ApiError::Unprocessable(format!("the patch cannot be applied: {e}")))?;
+    super::patch::apply(&mut doc, ops, limits)?;
     if doc.get("id").and_then(Value::as_str) != Some(id) {
         return Err(ApiError::Unprocessable("a patch may not change or remove the resource id".into()));
     }

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use serde_json::{json, Value};
 
+use super::patch::PatchLimits;
 use super::service::{self, Done};
 use crate::error::ApiError;
 use crate::smart::access::AccessContext;
@@ -158,6 +159,7 @@ fn run_item(
     base: &str,
     item: Item,
     post_id: Option<&str>,
+    limits: &PatchLimits,
 ) -> Result<EntryResult, ApiError> {
     let (t, id, query) = split_url(&item.url);
     let need_resource = |r: Option<Value>| r.ok_or_else(|| entry_error(item.index, "needs a resource"));
@@ -187,7 +189,8 @@ fn run_item(
             let ops = json_patch_from_binary(&body).ok_or_else(|| {
                 entry_error(item.index, "PATCH entries must carry a Binary with application/json-patch+json data")
             })?;
-            let d = service::patch(conn, access, &t, &id, ops, item.if_match)?;
+            let ops = super::patch::from_value(ops).map_err(|e| entry_error(item.index, e))?;
+            let d = service::patch(conn, access, &t, &id, &ops, limits, item.if_match)?;
             Ok(done_result(base, &d, None))
         }
         Method::Delete => {
@@ -230,6 +233,7 @@ pub fn transaction(
     access: &AccessContext,
     base: &str,
     bundle: &Value,
+    limits: &PatchLimits,
 ) -> Result<Vec<EntryResult>, ApiError> {
     let items = parse_items(bundle)?;
     write_tx(conn, |conn| {
@@ -293,7 +297,8 @@ pub fn transaction(
             let Some(item) = slots.get_mut(i).and_then(Option::take) else { continue };
             let index = item.index;
             let post_id = post_ids.get(&index).cloned();
-            let r = run_item(conn, access, base, item, post_id.as_deref()).map_err(|e| prefix_error(index, e))?;
+            let r =
+                run_item(conn, access, base, item, post_id.as_deref(), limits).map_err(|e| prefix_error(index, e))?;
             if let Some(slot) = results.get_mut(i) {
                 *slot = Some(r);
             }
@@ -331,11 +336,12 @@ pub fn batch(
     access: &AccessContext,
     base: &str,
     bundle: &Value,
+    limits: &PatchLimits,
 ) -> Result<Vec<EntryResult>, ApiError> {
     let items = parse_items(bundle)?;
     let mut results = Vec::with_capacity(items.len());
     for item in items {
-        let r = write_tx(conn, |c| run_item(c, access, base, item, None));
+        let r = write_tx(conn, |c| run_item(c, access, base, item, None, limits));
         results.push(match r {
             Ok(r) => r,
             Err(e) => {

@@ -40,6 +40,9 @@ pub enum StoreError {
     Conflict(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// A statement would exceed what the database accepts (bound values): the request must shrink.
+    #[error("{0}")]
+    TooComplex(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -73,8 +73,8 @@ pub fn read_many(conn: &mut AnyConnection, seqs: &[i64]) -> StoreResult<Vec<Stor
                 .load::<StoredResource>(conn)?,
         );
     }
-    let pos = |s: i64| seqs.iter().position(|x| *x == s).unwrap_or(usize::MAX);
-    rows.sort_by_key(|r| pos(r.seq));
+    let order: std::collections::HashMap<i64, usize> = seqs.iter().enumerate().map(|(i, s)| (*s, i)).collect();
+    rows.sort_by_key(|r| order.get(&r.seq).copied().unwrap_or(usize::MAX));
     Ok(rows)
 }
 

@@ -267,9 +267,25 @@ macro_rules! bind_all {
     }};
 }
 
+/// The most values one statement binds. SQLite allows 32766, PostgreSQL 65535; the search limits
+/// (values per parameter, parameters per search) keep a statement far below this, and lists that
+/// grow with the page size are sent in chunks of [`CHUNK`], so this is a last guard that turns a
+/// statement the database would refuse into a 400 naming the limit.
+pub const MAX_BINDS: usize = 30_000;
+
+/// How many ids one statement lists in an `IN (…)` (include and revinclude lookups run per chunk).
+const CHUNK: usize = 500;
+
 macro_rules! run_sql {
     ($conn:expr, $sql:expr, $row:ty) => {{
         let sql: &Sql = $sql;
+        if sql.binds.len() > MAX_BINDS {
+            return Err(super::StoreError::TooComplex(format!(
+                "the search needs {} values in one database statement, more than the limit of {MAX_BINDS}; \
+                 use fewer search values",
+                sql.binds.len()
+            )));
+        }
         match $conn {
             AnyConnection::Postgresql(c) => {
                 let text = numbered(&sql.text).replace("{COLLATE}", " COLLATE \"C\"").replace("{NOIDX}", "");
@@ -503,19 +519,16 @@ fn condition(sql: &mut Sql, alias: &str, types: &[String], c: &Condition, probe:
             type_filter(sql, &format!("{alias}.res_type"), ts);
         }
         Condition::OnlyFor { res_type, all_of } => {
-            sql.push(&format!("({alias}.res_type <> ")).text(res_type).push(" OR (1 = 1");
-            for group in all_of.iter().filter(|g| !g.is_empty()) {
-                sql.push(" AND (");
-                for (i, c) in group.iter().enumerate() {
-                    if i > 0 {
-                        sql.push(" OR ");
-                    }
-                    sql.push("(");
-                    condition(sql, alias, std::slice::from_ref(res_type), c, true);
-                    sql.push(")");
-                }
-                sql.push(")");
+            sql.push(&format!("({alias}.res_type <> ")).text(res_type).push(" OR (1 = 1 AND ");
+            let groups: Vec<&Vec<Condition>> = all_of.iter().filter(|g| !g.is_empty()).collect();
+            if groups.is_empty() {
+                sql.push("1 = 1");
             }
+            balanced(sql, groups.as_slice(), " AND ", &mut |sql, group| {
+                balanced(sql, group.as_slice(), " OR ", &mut |sql, c| {
+                    condition(sql, alias, std::slice::from_ref(res_type), c, true)
+                })
+            });
             sql.push("))");
         }
         Condition::All(all_of) => {
@@ -638,21 +651,37 @@ fn conditions(sql: &mut Sql, alias: &str, types: &[String], all_of: &[Vec<Condit
         .filter(|(_, g)| !g.is_empty())
         .min_by_key(|(_, g)| group_narrowness(g))
         .map(|(i, _)| i);
-    for (gi, group) in all_of.iter().enumerate() {
-        if group.is_empty() {
-            continue;
-        }
-        let probe = Some(gi) != driver;
-        sql.push(" AND (");
-        for (i, c) in group.iter().enumerate() {
-            if i > 0 {
-                sql.push(" OR ");
-            }
+    let groups: Vec<(usize, &Vec<Condition>)> = all_of.iter().enumerate().filter(|(_, g)| !g.is_empty()).collect();
+    if groups.is_empty() {
+        return;
+    }
+    sql.push(" AND ");
+    balanced(sql, groups.as_slice(), " AND ", &mut |sql, (gi, group)| {
+        let probe = Some(*gi) != driver;
+        balanced(sql, group.as_slice(), " OR ", &mut |sql, c| condition(sql, alias, types, c, probe))
+    });
+}
+
+/// Appends `items` joined by `op` as a balanced tree of parenthesised halves, so the depth of the
+/// expression the database parses grows with log2 of the number of items, not with the number: a
+/// flat `a OR b OR c …` is a left-deep tree, and SQLite refuses expressions deeper than 1000 (an OR
+/// of a thousand values, or an `_revinclude` over a full page, was a 500).
+fn balanced<T>(sql: &mut Sql, items: &[T], op: &str, each: &mut dyn FnMut(&mut Sql, &T)) {
+    match items {
+        [] => {}
+        [one] => {
             sql.push("(");
-            condition(sql, alias, types, c, probe);
+            each(sql, one);
             sql.push(")");
         }
-        sql.push(")");
+        _ => {
+            let (a, b) = items.split_at(items.len() / 2);
+            sql.push("(");
+            balanced(sql, a, op, each);
+            sql.push(op);
+            balanced(sql, b, op, each);
+            sql.push(")");
+        }
     }
 }
 
@@ -869,27 +898,42 @@ pub fn references_from(
     params: Option<&[String]>,
     target_type: Option<&str>,
 ) -> StoreResult<Vec<(String, String)>> {
-    if seqs.is_empty() {
-        return Ok(Vec::new());
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for chunk in seqs.chunks(CHUNK) {
+        let mut sql = Sql::default();
+        sql.push("SELECT DISTINCT target_type, target_id FROM idx_reference WHERE target_type IS NOT NULL AND target_id IS NOT NULL AND ");
+        type_filter_int(&mut sql, "res_seq", chunk);
+        if let Some(ps) = params {
+            sql.push(" AND ");
+            type_filter(&mut sql, "param", ps);
+        }
+        if let Some(t) = target_type {
+            sql.push(" AND target_type = ").text(t);
+        }
+        for r in run_sql!(&mut *conn, &sql, RefRow)? {
+            if seen.insert((r.target_type.clone(), r.target_id.clone())) {
+                out.push((r.target_type, r.target_id));
+            }
+        }
     }
-    let mut sql = Sql::default();
-    sql.push("SELECT DISTINCT target_type, target_id FROM idx_reference WHERE target_type IS NOT NULL AND target_id IS NOT NULL AND res_seq IN (");
-    for (i, s) in seqs.iter().enumerate() {
+    Ok(out)
+}
+
+/// `column IN (?, ?, …)` over integers (`FALSE` when empty).
+fn type_filter_int(sql: &mut Sql, column: &str, values: &[i64]) {
+    if values.is_empty() {
+        sql.push("FALSE");
+        return;
+    }
+    sql.push(&format!("{column} IN ("));
+    for (i, v) in values.iter().enumerate() {
         if i > 0 {
             sql.push(", ");
         }
-        sql.int(*s);
+        sql.int(*v);
     }
     sql.push(")");
-    if let Some(ps) = params {
-        sql.push(" AND ");
-        type_filter(&mut sql, "param", ps);
-    }
-    if let Some(t) = target_type {
-        sql.push(" AND target_type = ").text(t);
-    }
-    let rows = run_sql!(conn, &sql, RefRow)?;
-    Ok(rows.into_iter().map(|r| (r.target_type, r.target_id)).collect())
 }
 
 #[derive(QueryableByName)]
@@ -899,7 +943,9 @@ struct SeqRow {
 }
 
 /// Current resources of `source_type` whose reference parameter `param` (any when None) points at one
-/// of `targets` (for `_revinclude`), at most `limit`.
+/// of `targets` (for `_revinclude`), at most `limit`, in `seq` order. The targets are looked up per
+/// type, [`CHUNK`] ids per statement (`target_id IN (…)`), so a page of any size stays within the
+/// databases' limits on bound values and expression depth.
 pub fn referencing(
     conn: &mut AnyConnection,
     source_type: &str,
@@ -907,25 +953,26 @@ pub fn referencing(
     targets: &[(String, String)],
     limit: i64,
 ) -> StoreResult<Vec<i64>> {
-    if targets.is_empty() {
-        return Ok(Vec::new());
+    let mut by_type: std::collections::BTreeMap<&str, Vec<String>> = std::collections::BTreeMap::new();
+    for (t, id) in targets {
+        by_type.entry(t.as_str()).or_default().push(id.clone());
     }
-    let mut sql = Sql::default();
-    sql.push("SELECT DISTINCT x.res_seq AS seq FROM idx_reference x JOIN resources r ON r.seq = x.res_seq WHERE r.deleted = FALSE AND x.res_type = ");
-    sql.text(source_type);
-    if let Some(p) = param {
-        sql.push(" AND x.param = ").text(p);
-    }
-    sql.push(" AND (");
-    for (i, (t, id)) in targets.iter().enumerate() {
-        if i > 0 {
-            sql.push(" OR ");
+    let mut found = std::collections::BTreeSet::new();
+    for (t, ids) in by_type {
+        for chunk in ids.chunks(CHUNK) {
+            let mut sql = Sql::default();
+            sql.push("SELECT DISTINCT x.res_seq AS seq FROM idx_reference x JOIN resources r ON r.seq = x.res_seq WHERE r.deleted = FALSE AND x.res_type = ");
+            sql.text(source_type);
+            if let Some(p) = param {
+                sql.push(" AND x.param = ").text(p);
+            }
+            sql.push(" AND x.target_type = ").text(t).push(" AND ");
+            type_filter(&mut sql, "x.target_id", chunk);
+            sql.push(" ORDER BY seq LIMIT ").int(limit);
+            found.extend(run_sql!(&mut *conn, &sql, SeqRow)?.into_iter().map(|r| r.seq));
         }
-        sql.push("(x.target_type = ").text(t).push(" AND x.target_id = ").text(id).push(")");
     }
-    sql.push(") ORDER BY seq LIMIT ").int(limit);
-    let rows = run_sql!(conn, &sql, SeqRow)?;
-    Ok(rows.into_iter().map(|r| r.seq).collect())
+    Ok(found.into_iter().take(usize::try_from(limit).unwrap_or(0)).collect())
 }
 
 #[derive(QueryableByName)]

@@ -13,6 +13,7 @@ mod import;
 mod metadata;
 mod search;
 mod security;
+mod security_limits;
 mod security_smart;
 mod smart;
 mod smart_authorize_errors;

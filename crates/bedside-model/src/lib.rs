@@ -4,7 +4,12 @@
 //! optimisation. Keeping every use behind these few plain functions, in this small crate built at
 //! `opt-level = 1`, means editing the server never recompiles them — and fhirbolt stays replaceable.
 
+mod depth;
 mod narrative;
+
+pub use depth::{
+    check_json as check_json_depth, check_value as check_value_depth, value_depth, MAX_DEPTH, MAX_XML_DEPTH,
+};
 
 use fhirbolt::model::r4::Resource;
 use fhirbolt::serde::{DeserializationConfig, DeserializationMode, SerializationConfig};
@@ -38,14 +43,17 @@ fn parse(json: &[u8]) -> Result<Resource, ModelError> {
     guarded(|| fhirbolt::json::from_slice::<Resource>(json, strict()).map_err(|e| ModelError(e.to_string())))
 }
 
-/// Checks that `json` is a structurally valid FHIR R4 resource (strict mode).
+/// Checks that `json` is a structurally valid FHIR R4 resource (strict mode). Documents nested
+/// deeper than [`MAX_DEPTH`] are refused before the recursive reader runs.
 pub fn validate_json(json: &[u8]) -> Result<(), ModelError> {
+    depth::check_json(json, MAX_DEPTH)?;
     parse(json).map(|_| ())
 }
 
 /// Converts a FHIR R4 resource from JSON to XML (`application/fhir+xml`). Narrative XHTML is kept
 /// byte for byte.
 pub fn json_to_xml(json: &[u8]) -> Result<Vec<u8>, ModelError> {
+    depth::check_json(json, MAX_DEPTH)?;
     let mut value: serde_json::Value = serde_json::from_slice(json).map_err(|e| ModelError(e.to_string()))?;
     let mut divs = Vec::new();
     narrative::lift_from_json(&mut value, &mut divs);
@@ -87,9 +95,11 @@ fn strip_prolog(xml: &[u8]) -> Result<&str, ModelError> {
 }
 
 /// Converts a FHIR R4 resource from XML to JSON, validating its structure (strict mode). Narrative
-/// XHTML is kept byte for byte.
+/// XHTML is kept byte for byte. Documents nested deeper than [`MAX_XML_DEPTH`] elements, and DTDs, are
+/// refused before the recursive reader runs; the whole conversion is linear in the input's size.
 pub fn xml_to_json(xml: &[u8]) -> Result<Vec<u8>, ModelError> {
     let text = strip_prolog(xml)?;
+    depth::check_xml(text.as_bytes(), MAX_XML_DEPTH)?;
     let (lifted, divs) = narrative::lift_from_xml(text);
     let json = guarded(|| {
         let resource = fhirbolt::xml::from_slice::<Resource>(lifted.as_bytes(), strict())
@@ -99,8 +109,7 @@ pub fn xml_to_json(xml: &[u8]) -> Result<Vec<u8>, ModelError> {
     if divs.is_empty() {
         return Ok(json);
     }
-    let text = String::from_utf8(json).map_err(|e| ModelError(e.to_string()))?;
-    Ok(narrative::restore_in_json(&text, &divs).into_bytes())
+    narrative::restore_in_json(&json, &divs).map_err(|e| ModelError(e.to_string()))
 }
 
 #[cfg(test)]
@@ -137,5 +146,54 @@ mod tests {
     fn unknown_element_is_rejected() {
         let err = validate_json(br#"{"resourceType":"Patient","bogus":1}"#).unwrap_err();
         assert!(err.0.contains("bogus"), "{err}");
+    }
+
+    /// A Patient whose extensions nest `levels` deep, as JSON and as XML.
+    fn nested_extensions(levels: usize) -> (String, String) {
+        let mut json = r#"{"url":"http://x","valueString":"leaf"}"#.to_string();
+        let mut xml = r#"<extension url="http://x"><valueString value="leaf"/></extension>"#.to_string();
+        for _ in 1..levels {
+            json = format!(r#"{{"url":"http://x","extension":[{json}]}}"#);
+            xml = format!(r#"<extension url="http://x">{xml}</extension>"#);
+        }
+        (
+            format!(r#"{{"resourceType":"Patient","extension":[{json}]}}"#),
+            format!(r#"<Patient xmlns="http://hl7.org/fhir">{xml}</Patient>"#),
+        )
+    }
+
+    /// The deepest documents the limits let through are read and written by fhirbolt's recursive
+    /// code on a thread with half the smallest stack the server runs parsers on (2 MiB), and the
+    /// too-deep ones are refused before they reach it. A stack overflow would abort this test binary.
+    #[test]
+    fn deepest_accepted_documents_fit_in_a_small_stack() {
+        let worker = std::thread::Builder::new().stack_size(1 << 20).spawn(|| {
+            // JSON: two levels per extension, plus the Patient object.
+            let (json, _) = nested_extensions((MAX_DEPTH - 1) / 2);
+            depth::check_json(json.as_bytes(), MAX_DEPTH).unwrap();
+            validate_json(json.as_bytes()).unwrap();
+            let xml = json_to_xml(json.as_bytes()).unwrap();
+            // XML: one level per extension, plus the Patient element.
+            let (_, xml_doc) = nested_extensions(MAX_XML_DEPTH - 2);
+            let back = xml_to_json(xml_doc.as_bytes()).unwrap();
+            depth::check_json(&back, MAX_DEPTH).unwrap();
+            let _ = xml_to_json(&xml);
+            let (json, xml) = nested_extensions(MAX_DEPTH);
+            assert!(validate_json(json.as_bytes()).unwrap_err().0.contains("deeper than 100"));
+            assert!(json_to_xml(json.as_bytes()).is_err());
+            assert!(xml_to_json(xml.as_bytes()).unwrap_err().0.contains("deeper than 50"));
+        });
+        worker.unwrap().join().unwrap();
+    }
+
+    #[test]
+    fn a_thousand_levels_of_xml_are_refused_not_a_crash() {
+        let xml = format!(
+            r#"<Patient xmlns="http://hl7.org/fhir">{}{}</Patient>"#,
+            "<extension url=\"x\">".repeat(1000),
+            "</extension>".repeat(1000)
+        );
+        let err = xml_to_json(xml.as_bytes()).unwrap_err();
+        assert!(err.0.contains("nesting depth limit 50"), "{err}");
     }
 }

@@ -20,20 +20,28 @@ pub async fn process(
 ) -> Result<HttpResponse, ApiError> {
     let body = super::read_body(&state, payload).await?;
     let out = Output::negotiate(&req)?;
-    let value = parse_body(&req, &body)?;
+    let value = parse_body(&req, body).await?;
     if value.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
         return Err(ApiError::invalid("resourceType", "POST to the base URL needs a batch or transaction Bundle"));
+    }
+    let max = state.settings.limits.max_bundle_entries;
+    let n = value.get("entry").and_then(Value::as_array).map_or(0, Vec::len);
+    if n > max {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "the Bundle has {n} entries, over this server's limit of {max} (--max-bundle-entries); split it"
+        )));
     }
     let kind = value.get("type").and_then(Value::as_str).unwrap_or("").to_string();
     let base = state.settings.fhir_base();
     let base2 = base.clone();
+    let limits = crate::fhir::patch::PatchLimits::of(&state.settings);
     let requests = audit::requests_of(&value);
     if kind == "transaction" {
         audit::interaction(&req, crate::audit::Interaction::Transaction);
     }
     let results = match kind.as_str() {
-        "transaction" => db(&state, move |c| transaction::transaction(c, &access, &base2, &value)).await?,
-        "batch" => db(&state, move |c| transaction::batch(c, &access, &base2, &value)).await?,
+        "transaction" => db(&state, move |c| transaction::transaction(c, &access, &base2, &value, &limits)).await?,
+        "batch" => db(&state, move |c| transaction::batch(c, &access, &base2, &value, &limits)).await?,
         other => {
             return Err(ApiError::invalid(
                 "Bundle.type",

@@ -91,9 +91,18 @@ pub fn write_response(
 }
 
 /// Reads the request body up to the configured limit (413 beyond it).
-pub async fn read_body(state: &web::Data<AppState>, mut payload: web::Payload) -> Result<web::Bytes, ApiError> {
+pub async fn read_body(state: &web::Data<AppState>, payload: web::Payload) -> Result<web::Bytes, ApiError> {
+    read_body_up_to(state.settings.max_body_bytes, payload).await
+}
+
+/// Reads a form body (POST `_search`) up to `--max-form-bytes` (413 beyond it).
+pub async fn read_form(state: &web::Data<AppState>, payload: web::Payload) -> Result<web::Bytes, ApiError> {
+    read_body_up_to(state.settings.limits.max_form_bytes, payload).await
+}
+
+/// Reads a body of at most `max` bytes, refusing it (413) as soon as it grows past the limit.
+pub async fn read_body_up_to(max: usize, mut payload: web::Payload) -> Result<web::Bytes, ApiError> {
     use futures_util::StreamExt;
-    let max = state.settings.max_body_bytes;
     let mut buf = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("the request body could not be read: {e}")))?;

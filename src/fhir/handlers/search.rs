@@ -42,7 +42,7 @@ pub async fn search_post(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = super::read_body(&state, payload).await?;
+    let body = super::read_form(&state, payload).await?;
     let ctype = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
     if !ctype.starts_with("application/x-www-form-urlencoded") {
         return Err(ApiError::UnsupportedMediaType(

@@ -58,7 +58,7 @@ pub async fn create(
             "create takes no search parameters (got {k}); for a conditional create send the criteria in the If-None-Exist header"
         )));
     }
-    let value = parse_body(&req, &body)?;
+    let value = parse_body(&req, body).await?;
     let if_none_exist = req.headers().get("if-none-exist").and_then(|v| v.to_str().ok()).map(str::to_string);
     let done =
         db(&state, move |c| write_tx(c, |c| service::create(c, &access, &res_type, value, if_none_exist.as_deref())))
@@ -77,7 +77,7 @@ pub async fn update(
     let out = Output::negotiate(&req)?;
     let (res_type, id) = path.into_inner();
     crate::fhir::resource::check_type(&res_type)?;
-    let value = parse_body(&req, &body)?;
+    let value = parse_body(&req, body).await?;
     let expected = if_match(&req)?;
     let done = db(&state, move |c| {
         retrying(c, expected.is_none(), |c| service::update(c, &access, &res_type, &id, value.clone(), expected))
@@ -97,7 +97,7 @@ pub async fn conditional_update(
     let out = Output::negotiate(&req)?;
     let res_type = path.into_inner();
     crate::fhir::resource::check_type(&res_type)?;
-    let value = parse_body(&req, &body)?;
+    let value = parse_body(&req, body).await?;
     let query = req.query_string().to_string();
     let done = db(&state, move |c| {
         retrying(c, true, |c| service::conditional_update(c, &access, &res_type, &query, value.clone()))
@@ -122,11 +122,11 @@ pub async fn patch(
             "PATCH needs Content-Type application/json-patch+json (got {ctype:?})"
         )));
     }
-    let ops: serde_json::Value =
-        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("the patch is not valid JSON: {e}")))?;
+    let ops = web::block(move || crate::fhir::patch::parse(&body)).await??;
     let expected = if_match(&req)?;
+    let limits = crate::fhir::patch::PatchLimits::of(&state.settings);
     let done = db(&state, move |c| {
-        retrying(c, expected.is_none(), |c| service::patch(c, &access, &res_type, &id, ops.clone(), expected))
+        retrying(c, expected.is_none(), |c| service::patch(c, &access, &res_type, &id, &ops, &limits, expected))
     })
     .await?;
     done_response(&req, &state, out, &done)

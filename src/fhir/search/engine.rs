@@ -16,8 +16,6 @@ use crate::store::resources::{self as rows, StoredResource};
 use crate::store::search::{self as store_search, After, Condition, Query};
 use crate::store::AnyConnection;
 
-/// At most this many resources are added by `_include`/`_revinclude` to one page.
-pub const MAX_INCLUDED: usize = 1000;
 const MAX_ITERATE: usize = 3;
 
 pub struct Page {
@@ -25,6 +23,8 @@ pub struct Page {
     pub included: Vec<StoredResource>,
     pub total: Option<i64>,
     pub next: Option<After>,
+    /// `_include`/`_revinclude` found more than the page may carry (`--max-included`).
+    pub includes_capped: bool,
 }
 
 /// A fingerprint of the criteria, bound into the cursor so it cannot be replayed on another search.
@@ -82,8 +82,8 @@ pub fn run(
     } else {
         None
     };
-    let included = includes(conn, access, spec, &matches)?;
-    Ok(Page { matches, included, total, next })
+    let (included, includes_capped) = includes(conn, access, spec, &matches)?;
+    Ok(Page { matches, included, total, next, includes_capped })
 }
 
 /// Current resources of `res_type` that match `conditions` and that the token may read (its reach
@@ -117,10 +117,27 @@ fn includes(
     access: &AccessContext,
     spec: &SearchSpec,
     matches: &[StoredResource],
-) -> Result<Vec<StoredResource>, ApiError> {
+) -> Result<(Vec<StoredResource>, bool), ApiError> {
+    let max = spec.max_included;
+    let mut capped = false;
     let mut seen: HashSet<(String, String)> = matches.iter().map(|r| (r.res_type.clone(), r.res_id.clone())).collect();
     let mut out: Vec<StoredResource> = Vec::new();
     let mut frontier: Vec<StoredResource> = matches.to_vec();
+    // Adds what a guarded query found, as long as there is room (one more than the room tells
+    // whether the page had to leave some out).
+    let mut take = |found: Vec<StoredResource>,
+                    room: usize,
+                    added: &mut Vec<StoredResource>,
+                    seen: &mut HashSet<(String, String)>| {
+        if found.len() > room {
+            capped = true;
+        }
+        for r in found.into_iter().take(room) {
+            if seen.insert((r.res_type.clone(), r.res_id.clone())) {
+                added.push(r);
+            }
+        }
+    };
     for round in 0..=MAX_ITERATE {
         let mut added: Vec<StoredResource> = Vec::new();
         let active = |i: &&Include| round == 0 || i.iterate;
@@ -141,13 +158,10 @@ fn includes(
                 ids.sort();
                 ids.dedup();
                 for chunk in ids.chunks(INCLUDE_CHUNK) {
-                    let room = MAX_INCLUDED.saturating_sub(out.len() + added.len());
+                    let room = max.saturating_sub(out.len() + added.len());
                     let ids = chunk.iter().cloned().map(Condition::Id).collect();
-                    for r in find_readable(conn, access, &t, ids, room)? {
-                        if seen.insert((r.res_type.clone(), r.res_id.clone())) {
-                            added.push(r);
-                        }
-                    }
+                    let found = find_readable(conn, access, &t, ids, room + 1)?;
+                    take(found, room, &mut added, &mut seen);
                 }
             }
         }
@@ -155,13 +169,10 @@ fn includes(
             let targets: Vec<(String, String)> =
                 frontier.iter().map(|r| (r.res_type.clone(), r.res_id.clone())).collect();
             for chunk in targets.chunks(INCLUDE_CHUNK) {
-                let room = MAX_INCLUDED.saturating_sub(out.len() + added.len());
+                let room = max.saturating_sub(out.len() + added.len());
                 let cond = Condition::RefersTo { param: inc.param.clone(), targets: chunk.to_vec() };
-                for r in find_readable(conn, access, &inc.source_type, vec![cond], room)? {
-                    if seen.insert((r.res_type.clone(), r.res_id.clone())) {
-                        added.push(r);
-                    }
-                }
+                let found = find_readable(conn, access, &inc.source_type, vec![cond], room + 1)?;
+                take(found, room, &mut added, &mut seen);
             }
         }
         if added.is_empty() {
@@ -170,7 +181,7 @@ fn includes(
         out.extend(added.iter().cloned());
         frontier = added;
     }
-    Ok(out)
+    Ok((out, capped))
 }
 
 /// Summary elements of the patient-access types (R4 "Σ" flags); other types keep the elements most
@@ -341,12 +352,20 @@ pub fn to_bundle(
     for r in &page.matches {
         shaped.push(shape(spec, r)?);
     }
-    let outcome = (!spec.ignored.is_empty()).then(|| {
-        json!({"resourceType": "OperationOutcome", "issue": spec.ignored.iter().map(|m| json!({
-            "severity": "warning", "code": "not-supported", "diagnostics": format!("ignored: {m}")})).collect::<Vec<_>>()})
-        .to_string()
-        .into_bytes()
-    });
+    let mut issues: Vec<Value> = spec
+        .ignored
+        .iter()
+        .map(|m| json!({"severity": "warning", "code": "not-supported", "diagnostics": format!("ignored: {m}")}))
+        .collect();
+    if page.includes_capped {
+        issues.push(json!({"severity": "warning", "code": "too-costly", "diagnostics": format!(
+            "_include/_revinclude matched more resources than one page may carry; the first {} are included \
+             (this server's limit, --max-included); ask for a smaller _count to get them all",
+            spec.max_included
+        )}));
+    }
+    let outcome = (!issues.is_empty())
+        .then(|| json!({"resourceType": "OperationOutcome", "issue": issues}).to_string().into_bytes());
     let mut entries: Vec<Entry<'_>> = Vec::new();
     for (r, s) in page.matches.iter().zip(shaped.iter()) {
         entries.push(Entry {

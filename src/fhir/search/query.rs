@@ -60,8 +60,9 @@ fn bad(param: &str, msg: impl std::fmt::Display) -> ApiError {
     ApiError::BadRequest(format!("search parameter {param}: {msg}"))
 }
 
-/// Chaining depth limit (`subject:Patient.organization.name` is depth 2).
-const MAX_CHAIN: usize = 3;
+/// The hard ceiling of chaining depth (`subject:Patient.organization.name` is depth 2); searches are
+/// held to the lower, configured `--max-chain-depth` before they get here.
+const MAX_CHAIN: usize = crate::config::MAX_CHAIN_DEPTH;
 
 /// One `name[:modifier]=value` pair as conditions (OR-ed), for resources of `res_type`.
 pub fn parse_param(res_type: &str, name: &str, value: &str) -> Result<Vec<Condition>, ApiError> {

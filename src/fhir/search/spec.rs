@@ -3,7 +3,7 @@
 
 use super::query::parse_param;
 use super::registry::{ParamType, Registry};
-use crate::config::Settings;
+use crate::config::{Limits, Settings};
 use crate::error::ApiError;
 use crate::fhir::guard::restrict;
 use crate::smart::access::AccessContext;
@@ -63,10 +63,98 @@ pub struct SearchSpec {
     /// The parameters actually used (for the `self` link and the cursor fingerprint).
     pub used: Vec<(String, String)>,
     pub cursor: Option<String>,
+    /// Most resources `_include`/`_revinclude` add to one page (`--max-included`).
+    pub max_included: usize,
 }
 
 fn bad(msg: impl Into<String>) -> ApiError {
     ApiError::BadRequest(msg.into())
+}
+
+/// How many comma-separated alternatives a value lists (`\,` is not a separator).
+fn value_count(value: &str) -> usize {
+    let mut n = 1;
+    let mut escaped = false;
+    for c in value.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            ',' => n += 1,
+            _ => {}
+        }
+    }
+    n
+}
+
+/// How deep a parameter name chains: one level per `.` (forward chain) and per `_has:` (reverse).
+fn chain_depth(name: &str) -> usize {
+    name.matches('.').count() + name.matches("_has:").count()
+}
+
+/// Checks a search against the configured limits before anything is parsed or run, so a search the
+/// database could not run (or could run only at great cost) is a 400 that names the limit.
+pub fn check_limits(params: &[(String, String)], limits: &Limits) -> Result<(), ApiError> {
+    let over = |what: &str, n: usize, limit: usize, flag: &str| {
+        bad(format!("{what} ({n}) is over this server's limit of {limit} ({flag})"))
+    };
+    let mut criteria = 0;
+    let mut values = 0;
+    let mut includes = 0;
+    for (name, value) in params {
+        let base = name.split(':').next().unwrap_or(name);
+        if base == "_include" || base == "_revinclude" {
+            includes += 1;
+            if includes > limits.max_include_params {
+                return Err(over(
+                    "the number of _include and _revinclude parameters",
+                    includes,
+                    limits.max_include_params,
+                    "--max-include-params",
+                ));
+            }
+            continue;
+        }
+        if is_result_param(name) {
+            continue;
+        }
+        criteria += 1;
+        if criteria > limits.max_search_params {
+            return Err(over(
+                "the number of search parameters",
+                criteria,
+                limits.max_search_params,
+                "--max-search-params",
+            ));
+        }
+        let n = value_count(value);
+        if n > limits.max_search_values {
+            return Err(over(
+                &format!("the number of values of {name}"),
+                n,
+                limits.max_search_values,
+                "--max-search-values",
+            ));
+        }
+        values += n;
+        if values > limits.max_search_total_values {
+            return Err(over(
+                "the number of values in this search",
+                values,
+                limits.max_search_total_values,
+                "--max-search-total-values",
+            ));
+        }
+        let depth = chain_depth(name);
+        if depth > limits.max_chain_depth {
+            return Err(over(
+                &format!("the chain depth of {name}"),
+                depth,
+                limits.max_chain_depth,
+                "--max-chain-depth",
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn parse_include(value: &str, iterate: bool, rev: bool) -> Result<Include, ApiError> {
@@ -142,6 +230,7 @@ impl SearchSpec {
         settings: &Settings,
         lenient: bool,
     ) -> Result<SearchSpec, ApiError> {
+        check_limits(params, &settings.limits)?;
         let mut spec = SearchSpec {
             query: Query { res_types: res_types.clone(), ..Default::default() },
             count: settings.default_count,
@@ -153,6 +242,7 @@ impl SearchSpec {
             ignored: Vec::new(),
             used: Vec::new(),
             cursor: None,
+            max_included: settings.limits.max_included,
         };
         for (name, value) in params {
             let base = name.split(':').next().unwrap_or(name);
