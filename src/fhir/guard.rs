@@ -19,7 +19,7 @@ use super::compartment::is_compartment_type;
 use super::search::memory;
 use super::search::query::parse_param;
 use crate::error::ApiError;
-use crate::smart::access::{AccessContext, PatientLimit};
+use crate::smart::access::{forbidden, AccessContext, PatientLimit};
 use crate::smart::scopes::Interaction;
 use crate::store::index::IndexRows;
 use crate::store::search::{Condition, Query};
@@ -71,19 +71,6 @@ pub fn reach(access: &AccessContext, res_type: &str, interaction: Interaction) -
         out.push(Reach { patient, patient_bound: !matches!(limit, PatientLimit::Any), filter });
     }
     Ok(out)
-}
-
-fn forbidden(res_type: &str, interaction: Interaction) -> ApiError {
-    ApiError::Forbidden(format!(
-        "the access token's scopes do not allow {} on {res_type}",
-        match interaction {
-            Interaction::Create => "create",
-            Interaction::Read => "read",
-            Interaction::Update => "update",
-            Interaction::Delete => "delete",
-            Interaction::Search => "search",
-        }
-    ))
 }
 
 /// The conditions that limit a query over `res_type` to what `reaches` admit (empty: no limit).

@@ -16,6 +16,20 @@ use crate::error::ApiError;
 use crate::store::StoreError;
 use crate::AppState;
 
+/// The refusal of an interaction the token's scopes do not cover (403: no existence information).
+pub fn forbidden(res_type: &str, interaction: Interaction) -> ApiError {
+    ApiError::Forbidden(format!(
+        "the access token's scopes do not allow {} on {res_type}",
+        match interaction {
+            Interaction::Create => "create",
+            Interaction::Read => "read",
+            Interaction::Update => "update",
+            Interaction::Delete => "delete",
+            Interaction::Search => "search",
+        }
+    ))
+}
+
 #[derive(Debug, Clone)]
 pub struct AccessContext {
     pub client_id: String,
@@ -35,16 +49,7 @@ impl AccessContext {
         if self.scopes.allows(resource_type, interaction) {
             Ok(())
         } else {
-            Err(ApiError::Forbidden(format!(
-                "the access token's scopes do not allow {} on {resource_type}",
-                match interaction {
-                    Interaction::Create => "create",
-                    Interaction::Read => "read",
-                    Interaction::Update => "update",
-                    Interaction::Delete => "delete",
-                    Interaction::Search => "search",
-                }
-            )))
+            Err(forbidden(resource_type, interaction))
         }
     }
 
