@@ -137,6 +137,10 @@ fn res(kind: &str, id: &str, body: Value) -> Value {
     let tag = json!({"tag": [{"system": TAG_SYSTEM, "code": "demo", "display": "Bedside demo data"}]});
     let mut r = json!({"resourceType": kind, "id": id, "meta": tag});
     merge(&mut r, body);
+    // Claim the US Core profile the resource is built to (a test checks the must-support elements).
+    if let Some(profile) = crate::fhir::us_core::profile_for(&r) {
+        r["meta"]["profile"] = json!([profile]);
+    }
     r
 }
 fn transaction(resources: Vec<Value>) -> Value {
@@ -681,6 +685,75 @@ mod tests {
     }
     fn start_date(a: &Value) -> &str {
         &a["start"].as_str().unwrap()[..10]
+    }
+
+    /// Must-support (or mandatory) elements of the US Core 6.1 profiles the demo claims, as alternatives
+    /// per line (`effectiveDateTime|effectivePeriod`).
+    const MUST_SUPPORT: &[(&str, &[&str])] = &[
+        ("Patient", &["identifier", "name", "gender", "birthDate", "telecom", "address", "communication", "extension"]),
+        (
+            "Observation",
+            &[
+                "status",
+                "category",
+                "code",
+                "subject",
+                "effectiveDateTime|effectivePeriod",
+                "valueQuantity|valueCodeableConcept|valueString|component|dataAbsentReason|hasMember",
+            ],
+        ),
+        (
+            "Condition",
+            &[
+                "clinicalStatus",
+                "verificationStatus",
+                "category",
+                "code",
+                "subject",
+                "onsetDateTime|onsetPeriod|onsetAge|recordedDate",
+            ],
+        ),
+        ("CarePlan", &["status", "intent", "category", "subject", "text"]),
+        ("CareTeam", &["status", "subject", "participant"]),
+        ("Encounter", &["identifier|status", "class", "type", "subject", "participant", "period"]),
+        ("Goal", &["lifecycleStatus", "description", "subject", "target|startDate"]),
+        ("Practitioner", &["identifier", "name"]),
+        ("PractitionerRole", &["practitioner", "organization", "code|specialty"]),
+        ("Organization", &["active", "name", "identifier", "address", "telecom"]),
+        ("Location", &["name", "address"]),
+    ];
+
+    #[test]
+    fn demo_resources_claim_us_core_profiles_and_carry_their_must_support_elements() {
+        let bundles = demo_bundles(TODAY, DEFAULT_DEMO_PATIENTS);
+        let mut claimed = 0;
+        for r in resources(&bundles) {
+            let t = r["resourceType"].as_str().unwrap();
+            let supported = crate::fhir::us_core::profiles(t);
+            if supported.is_empty() {
+                assert!(r["meta"].get("profile").is_none(), "{}", key(r));
+                continue;
+            }
+            let profile = r["meta"]["profile"][0].as_str().unwrap_or_else(|| panic!("{} claims no profile", key(r)));
+            assert!(supported.contains(&profile), "{}: {profile}", key(r));
+            let (_, elements) =
+                MUST_SUPPORT.iter().find(|(x, _)| *x == t).unwrap_or_else(|| panic!("no must-support list for {t}"));
+            for alternatives in *elements {
+                assert!(
+                    alternatives.split('|').any(|e| r.get(e).is_some()),
+                    "{} lacks {alternatives} ({profile})",
+                    key(r)
+                );
+            }
+            claimed += 1;
+        }
+        assert!(claimed > 100, "{claimed}");
+        let vitals: Vec<&str> = resources(&bundles)
+            .into_iter()
+            .filter_map(|r| r["meta"]["profile"][0].as_str())
+            .filter(|p| p.ends_with("us-core-blood-pressure") || p.ends_with("us-core-observation-lab"))
+            .collect();
+        assert!(!vitals.is_empty());
     }
 
     #[test]

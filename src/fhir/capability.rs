@@ -5,6 +5,48 @@ use serde_json::{json, Value};
 
 use super::search::registry::{ParamType, Registry};
 use super::types::SUPPORTED_TYPES;
+use super::us_core;
+
+const EXPECTATION: &str = "http://hl7.org/fhir/StructureDefinition/capabilitystatement-expectation";
+const COMBINATION: &str = "http://hl7.org/fhir/StructureDefinition/capabilitystatement-search-parameter-combination";
+
+/// The operations served on `resource_type`.
+fn operations(resource_type: &str) -> Vec<Value> {
+    match resource_type {
+        "Patient" => vec![
+            json!({"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"}),
+        ],
+        "DocumentReference" => {
+            vec![json!({"name": "docref", "definition": "http://hl7.org/fhir/us/core/OperationDefinition/docref"})]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// US Core's profiles and search parameter combinations for a served type (those whose parameters
+/// are all served), as the US Core Server CapabilityStatement declares them.
+fn us_core_declarations(resource_type: &str, r: &mut Value) {
+    let profiles = us_core::profiles(resource_type);
+    if !profiles.is_empty() {
+        r["supportedProfile"] = json!(profiles);
+    }
+    let registry = Registry::global();
+    let served = |code: &str| code == "_id" || registry.get(resource_type, code).is_some();
+    let mut extensions = Vec::new();
+    for expectation in ["SHALL", "SHOULD"] {
+        for combination in us_core::combinations(resource_type, expectation) {
+            if !combination.iter().all(|c| served(c)) {
+                continue;
+            }
+            let mut parts = vec![json!({"url": EXPECTATION, "valueCode": expectation})];
+            parts.extend(combination.iter().map(|c| json!({"url": "required", "valueString": c})));
+            extensions.push(json!({"url": COMBINATION, "extension": parts}));
+        }
+    }
+    if !extensions.is_empty() {
+        r["extension"] = json!(extensions);
+    }
+}
 
 /// Whether a parameter of this type can be searched (composite and special ones are not yet).
 pub fn searchable(t: ParamType) -> bool {
@@ -57,9 +99,11 @@ pub fn capability_statement(base_url: &str, fhir_base: &str) -> Value {
                 "conditionalDelete": "not-supported",
                 "searchParam": params
             });
-            if *t == "Patient" {
-                r["operation"] = json!([{"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"}]);
+            let operations = operations(t);
+            if !operations.is_empty() {
+                r["operation"] = json!(operations);
             }
+            us_core_declarations(t, &mut r);
             // FHIR forbids empty arrays.
             if !includes.is_empty() {
                 r["searchInclude"] = json!(includes);
@@ -76,6 +120,8 @@ pub fn capability_statement(base_url: &str, fhir_base: &str) -> Value {
         "date": super::instant::now().text.get(..10).unwrap_or("2026-01-01"),
         "publisher": "Bedside",
         "kind": "instance",
+        "instantiates": [us_core::instantiates()],
+        "implementationGuide": [format!("http://hl7.org/fhir/us/core/ImplementationGuide/hl7.fhir.us.core|{}", us_core::version())],
         "software": {"name": "Bedside", "version": env!("CARGO_PKG_VERSION")},
         "implementation": {"description": "Bedside FHIR R4 patient-access API", "url": fhir_base},
         "fhirVersion": "4.0.1",

@@ -15,6 +15,7 @@ pub mod search;
 pub mod service;
 pub mod transaction;
 pub mod types;
+pub mod us_core;
 pub mod validate;
 
 use actix_web::{web, HttpResponse};
@@ -42,6 +43,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/", web::get().to(search_h::search_system))
             .route("/_history", web::get().to(history::system))
             .route("/Patient/{id}/$everything", web::get().to(handlers::everything::patient_everything))
+            .route("/DocumentReference/$docref", web::get().to(handlers::docref::docref_get))
+            .route("/DocumentReference/$docref", web::post().to(handlers::docref::docref_post))
             .configure(crate::audit::search::routes)
             .route("/{type}/_search", web::post().to(search_h::search_post))
             .route("/{type}/_history", web::get().to(history::of_type))

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::support::{fixture, shared_data, TestApp};
 
-fn strip_server_fields(mut v: Value) -> Value {
+pub(crate) fn strip_server_fields(mut v: Value) -> Value {
     if let Some(o) = v.as_object_mut() {
         o.remove("id");
         if let Some(Value::Object(meta)) = o.get_mut("meta") {
@@ -20,7 +20,7 @@ fn strip_server_fields(mut v: Value) -> Value {
     v
 }
 
-fn round_trip(app: &TestApp, path: &Path) {
+pub(crate) fn round_trip(app: &TestApp, path: &Path) {
     let text = std::fs::read_to_string(path).unwrap();
     let original: Value = serde_json::from_str(&text).unwrap();
     let t = original["resourceType"].as_str().unwrap().to_string();

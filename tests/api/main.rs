@@ -24,4 +24,5 @@ mod smart_manage;
 mod smart_support;
 mod smart_token_errors;
 mod support;
+mod us_core;
 mod validation;

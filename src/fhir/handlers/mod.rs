@@ -2,6 +2,7 @@
 //! (in `web::block`), and shape the response. The FHIR logic lives in `fhir::service`.
 
 pub mod bundle;
+pub mod docref;
 pub mod everything;
 pub mod history;
 pub mod metadata;

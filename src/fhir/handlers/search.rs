@@ -78,7 +78,7 @@ pub async fn search_system(
     run(req, state, access, types, String::new(), params).await
 }
 
-async fn run(
+pub(super) async fn run(
     req: HttpRequest,
     state: web::Data<AppState>,
     access: AccessContext,
