@@ -67,6 +67,16 @@ pub struct ServeArgs {
     /// read everything.
     #[arg(long, env = "BEDSIDE_DCR_SCOPES", default_value = crate::smart::clients::DEFAULT_APP_SCOPES)]
     pub dcr_scopes: String,
+    /// How long a dynamically registered app's approvals last: one-time (hours, no refresh token) or
+    /// ongoing (months).
+    #[arg(long, env = "BEDSIDE_DCR_ACCESS_TERM", value_enum, default_value_t = crate::smart::grant::AccessTerm::Ongoing)]
+    pub dcr_access_term: crate::smart::grant::AccessTerm,
+    /// Hours a user's approval of a one-time app lasts (no refresh token is issued).
+    #[arg(long, env = "BEDSIDE_ONE_TIME_HOURS", default_value_t = 10)]
+    pub one_time_hours: u32,
+    /// Months a user's approval of an ongoing app lasts; then the app must ask again.
+    #[arg(long, env = "BEDSIDE_ONGOING_MONTHS", default_value_t = 13)]
+    pub ongoing_months: u32,
     /// Requests per second allowed per grant (one user's authorization of one app; by IP address
     /// without a valid token); over it requests get 429 with Retry-After. 0 turns the limit off.
     /// Each node counts on its own.
@@ -197,6 +207,31 @@ impl Limits {
 }
 
 /// What the running app needs to know, derived from [`ServeArgs`].
+/// How long a user's approval of an app lasts, per access term (`smart::grant::AccessTerm`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GrantTerms {
+    pub one_time_hours: u32,
+    pub ongoing_months: u32,
+}
+
+impl Default for GrantTerms {
+    fn default() -> Self {
+        GrantTerms { one_time_hours: 10, ongoing_months: 13 }
+    }
+}
+
+impl GrantTerms {
+    pub fn new(one_time_hours: u32, ongoing_months: u32) -> Result<GrantTerms, String> {
+        if !(1..=24 * 31).contains(&one_time_hours) {
+            return Err("--one-time-hours must be between 1 and 744 (a month)".into());
+        }
+        if !(1..=120).contains(&ongoing_months) {
+            return Err("--ongoing-months must be between 1 and 120".into());
+        }
+        Ok(GrantTerms { one_time_hours, ongoing_months })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// Public base URL without trailing slash, e.g. `http://127.0.0.1:8080`.
@@ -214,6 +249,10 @@ pub struct Settings {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// What Dynamic Client Registration may register a client for.
     pub dcr_scopes: String,
+    /// The access term of dynamically registered clients.
+    pub dcr_access_term: crate::smart::grant::AccessTerm,
+    /// How long approvals last, per access term.
+    pub grant_terms: GrantTerms,
     /// Development only: http and loopback jwks_uri allowed.
     pub dev_insecure_jwks_uri: bool,
     /// Capacity of this node's access-log queue.
@@ -263,6 +302,8 @@ impl Settings {
                 .map(|p| crate::ratelimit::parse_proxy(p))
                 .collect::<Result<_, _>>()?,
             dcr_scopes: crate::smart::clients::check_dcr_scopes(&args.dcr_scopes)?,
+            dcr_access_term: args.dcr_access_term,
+            grant_terms: GrantTerms::new(args.one_time_hours, args.ongoing_months)?,
             dev_insecure_jwks_uri: args.dev_insecure_jwks_uri,
             audit_queue: args.audit_queue,
             audit_retention,
@@ -283,6 +324,8 @@ impl Settings {
             rate_burst: 1,
             trusted_proxies: Vec::new(),
             dcr_scopes: crate::smart::clients::DEFAULT_APP_SCOPES.to_string(),
+            dcr_access_term: crate::smart::grant::AccessTerm::Ongoing,
+            grant_terms: GrantTerms::default(),
             dev_insecure_jwks_uri: false,
             audit_queue: crate::audit::writer::QUEUE_CAPACITY,
             audit_retention: None,

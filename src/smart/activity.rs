@@ -78,8 +78,9 @@ pub fn fill(
     let viewer = Viewer::of(conn, username)?;
     let mut connected: Vec<String> = Vec::new();
     for app in apps.iter_mut() {
-        let Some(client) = rows::find_grant(conn, &app.grant)?.map(|g| g.client_id) else { continue };
+        let client = app.client.clone();
         app.activity = viewer.recent(conn, &client)?;
+        app.last_used = app.activity.first().map(|l| l.when.clone());
         app.activity_url = activity_url(base_url, &client, None);
         connected.push(client);
     }

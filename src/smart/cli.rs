@@ -43,6 +43,16 @@ pub enum ClientCommand {
         #[arg(long)]
         scope: String,
     },
+    /// Set how long users' approvals of an app last: one-time (hours, no refresh token) or ongoing
+    /// (months). Applies to approvals given from now on.
+    Term {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        client_id: String,
+        #[arg(value_enum)]
+        term: super::grant::AccessTerm,
+    },
 }
 
 #[derive(Args)]
@@ -74,6 +84,10 @@ pub struct ClientAddArgs {
     /// --scope 'system/*.rs'.
     #[arg(long)]
     scope: Option<String>,
+    /// How long a user's approval lasts: ongoing (13 months by default, with refresh tokens) or
+    /// one-time (10 hours by default, no refresh token).
+    #[arg(long, value_enum, default_value_t = super::grant::AccessTerm::Ongoing)]
+    term: super::grant::AccessTerm,
     /// DEVELOPMENT ONLY: accept a plain-http or loopback --jwks-uri (the server fetches it only when
     /// started with the same flag).
     #[arg(long, env = "BEDSIDE_DEV_INSECURE_JWKS_URI")]
@@ -133,6 +147,15 @@ pub fn client(cmd: ClientCommand) -> Result<(), String> {
             println!("client {client_id} may now be granted: {scope}");
             return Ok(());
         }
+        ClientCommand::Term { db, client_id, term } => {
+            let store = open(&db)?;
+            let mut conn = store.conn().map_err(|e| e.to_string())?;
+            if !crate::store::auth::set_client_term(&mut conn, &client_id, term.as_str()).map_err(|e| e.to_string())? {
+                return Err(format!("no client {client_id:?}"));
+            }
+            println!("client {client_id}: approvals given from now on are {}", term.as_str());
+            return Ok(());
+        }
     };
     let auth = match (a.public, a.secret, a.jwks_uri, a.jwks) {
         (_, true, _, _) => ClientAuth::Secret,
@@ -150,7 +173,13 @@ pub fn client(cmd: ClientCommand) -> Result<(), String> {
     let mut conn = store.conn().map_err(|e| e.to_string())?;
     let reg = clients::register(
         &mut conn,
-        NewClient { name: a.name, redirect_uris: a.redirect_uris, auth, scope: a.scope.unwrap_or_default() },
+        NewClient {
+            name: a.name,
+            redirect_uris: a.redirect_uris,
+            auth,
+            scope: a.scope.unwrap_or_default(),
+            term: a.term,
+        },
     )
     .map_err(|e| e.to_string())?;
     println!("{}", serde_json::to_string_pretty(&clients::describe(&reg)).unwrap_or_default());

@@ -45,6 +45,8 @@ pub struct NewClient {
     /// Scopes the client may be granted (space separated). Empty: [`DEFAULT_APP_SCOPES`] for apps
     /// with redirect URIs; backend services (keys, no redirect URI) must name their system/ scopes.
     pub scope: String,
+    /// How long users' approvals of the app last.
+    pub term: super::grant::AccessTerm,
 }
 
 /// A stored client and, once, its secret.
@@ -219,6 +221,7 @@ pub fn register(conn: &mut AnyConnection, new: NewClient) -> Result<Registered, 
         redirect_uris: json!(new.redirect_uris).to_string(),
         scope,
         created_at: super::token::now_secs() as i64,
+        access_term: new.term.as_str().to_string(),
     };
     rows::insert_client(conn, &row)?;
     Ok(Registered { row, client_secret })
@@ -272,6 +275,7 @@ pub fn describe(reg: &Registered) -> Value {
     if !r.scope.is_empty() {
         v["scope"] = json!(r.scope);
     }
+    v["bedside_access_term"] = json!(r.access_term);
     if let Some(u) = &r.jwks_uri {
         v["jwks_uri"] = json!(u);
     }
@@ -330,6 +334,7 @@ fn from_metadata(m: &Value) -> Result<NewClient, Refused> {
         redirect_uris,
         auth,
         scope: text("scope")?.unwrap_or_default(),
+        term: super::grant::AccessTerm::Ongoing,
     })
 }
 
@@ -352,6 +357,7 @@ pub async fn register_endpoint(state: web::Data<AppState>, body: web::Bytes) -> 
         }
     }
     let allowed = state.settings.dcr_scopes.clone();
+    let new = NewClient { term: state.settings.dcr_access_term, ..new };
     let reg = db(&state, move |c| match register_dynamic(c, new, &allowed) {
         Ok(r) => Ok(r),
         Err(RegistrationError::Refused(r)) if r.redirect_uri => Err(OAuthError::invalid_redirect_uri(r.message)),

@@ -39,6 +39,7 @@ pub fn seed(conn: &mut AnyConnection, first_patient: &str) -> Result<(), String>
             redirect_uris: json!([REDIRECT_URI, "http://127.0.0.1:9090/callback"]).to_string(),
             scope: super::clients::DEFAULT_APP_SCOPES.into(),
             created_at: token::now_secs() as i64,
+            access_term: super::grant::AccessTerm::Ongoing.as_str().into(),
         };
         match rows::insert_client(conn, &row) {
             Ok(()) | Err(StoreError::Conflict(_)) => {}

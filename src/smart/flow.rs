@@ -9,7 +9,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::authorize::{redirect_to, Failure};
 use super::form::{db, Form};
-use super::grant::{refresh_lifetime, GrantContext};
+use super::grant::{grant_end, AccessTerm, GrantContext};
 use super::scopes::{parse_resource_scope, Context};
 use super::{secrets, token, users};
 use crate::pages::words::{describe, describe_other, Whose};
@@ -132,8 +132,14 @@ fn next_page(
         Some(p) => crate::fhir::service::current_for_server(c, "Patient", p)?.map(|content| patient_label(&content, p)),
         None => None,
     };
+    let term = rows::find_client(c, &row.client_id)?
+        .map(|client| AccessTerm::from_stored(&client.access_term))
+        .unwrap_or(AccessTerm::OneTime);
+    let now = token::now_secs() as i64;
+    let until = pages::until_words(grant_end(&row.scope, term, now, &state.settings, CODE_LIFETIME_SECS), now);
     let action = format!("{}/auth/consent", state.settings.base_url);
     let page = ConsentPage {
+        until,
         app_name: &app,
         action: &action,
         request_id,
@@ -271,7 +277,10 @@ pub async fn consent(req: HttpRequest, state: web::Data<AppState>, payload: web:
         };
         let with_encounter = granted.iter().any(|s| *s == "launch" || *s == "launch/encounter");
         let now = token::now_secs() as i64;
-        let life = refresh_lifetime(&scope).unwrap_or(0).max(state.settings.token_lifetime as i64 + CODE_LIFETIME_SECS);
+        let term = rows::find_client(c, &row.client_id)?
+            .map(|client| AccessTerm::from_stored(&client.access_term))
+            .unwrap_or(AccessTerm::OneTime);
+        let expires_at = grant_end(&scope, term, now, &state.settings, CODE_LIFETIME_SECS);
         let code = secrets::random_token();
         let grant = GrantRow {
             grant_id: uuid::Uuid::new_v4().simple().to_string(),
@@ -285,7 +294,7 @@ pub async fn consent(req: HttpRequest, state: web::Data<AppState>, payload: web:
             nonce: row.nonce.clone(),
             revoked: false,
             created_at: now,
-            expires_at: now + life,
+            expires_at,
         };
         let code_row = CodeRow {
             code_hash: secrets::hash_token(&code),

@@ -17,6 +17,60 @@ use crate::AppState;
 pub const OFFLINE_SECS: i64 = 90 * 24 * 3600;
 pub const ONLINE_SECS: i64 = 12 * 3600;
 
+/// How long a user's approval of an app lasts, by the app's registered category (as CMS Blue
+/// Button 2.0 does): a `one-time` app gets hours and no refresh token, an `ongoing` app months. The
+/// end is fixed at approval and never slides; an ended grant makes the app ask again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum AccessTerm {
+    /// Access for a few hours (`--one-time-hours`, 10 by default); no refresh token.
+    OneTime,
+    /// Access for months (`--ongoing-months`, 13 by default), renewed with refresh tokens until then.
+    #[default]
+    Ongoing,
+}
+
+impl AccessTerm {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessTerm::OneTime => "one-time",
+            AccessTerm::Ongoing => "ongoing",
+        }
+    }
+
+    /// The stored value; a value this version does not know is read as the shorter term.
+    pub fn from_stored(s: &str) -> AccessTerm {
+        if s == "ongoing" {
+            AccessTerm::Ongoing
+        } else {
+            AccessTerm::OneTime
+        }
+    }
+
+    /// When an approval given at `now` (Unix seconds) ends.
+    pub fn end(self, now: i64, terms: &crate::config::GrantTerms) -> i64 {
+        match self {
+            AccessTerm::OneTime => now + i64::from(terms.one_time_hours) * 3600,
+            AccessTerm::Ongoing => add_months(now, terms.ongoing_months),
+        }
+    }
+}
+
+/// `now` plus whole calendar months (the day clamped to the month's length: 31 Jan + 1 = 28/29 Feb).
+fn add_months(now: i64, months: u32) -> i64 {
+    let Ok(t) = time::OffsetDateTime::from_unix_timestamp(now) else { return now };
+    let total = i64::from(t.year()) * 12 + i64::from(u8::from(t.month())) - 1 + i64::from(months);
+    let (Ok(year), Ok(month_index)) = (i32::try_from(total.div_euclid(12)), u8::try_from(total.rem_euclid(12) + 1))
+    else {
+        return now;
+    };
+    let Ok(month) = time::Month::try_from(month_index) else { return now };
+    let day = t.day().min(month.length(year));
+    match time::Date::from_calendar_date(year, month, day) {
+        Ok(d) => t.replace_date(d).unix_timestamp(),
+        Err(_) => now,
+    }
+}
+
 /// Non-resource scopes this server understands; others are dropped from a grant.
 pub const OTHER_SCOPES: &[&str] = &[
     "openid",
@@ -84,9 +138,14 @@ pub fn check_filter(scope: &str) -> Result<(), String> {
 /// was not registered for are left out.
 pub fn grantable_for_user(requested: &str, client: &ClientRow) -> Result<Vec<String>, String> {
     Scopes::parse(requested)?;
+    let one_time = AccessTerm::from_stored(&client.access_term) == AccessTerm::OneTime;
     let mut out: Vec<String> = Vec::new();
     for s in requested.split_whitespace() {
         check_filter(s)?;
+        if one_time && (s == "offline_access" || s == "online_access") {
+            // A one-time app's access ends within hours: it never gets a refresh token.
+            continue;
+        }
         let keep = match parse_resource_scope(s)? {
             Some(r) => r.context != Context::System,
             None => OTHER_SCOPES.contains(&s),
@@ -116,6 +175,21 @@ fn has(scope: &str, s: &str) -> bool {
     scope.split_whitespace().any(|x| x == s)
 }
 
+/// When a grant approved at `now` with `scope` ends: the app's access term for `offline_access`; a
+/// working day at most for `online_access`; otherwise the access token's life (plus the code's).
+pub fn grant_end(scope: &str, term: AccessTerm, now: i64, settings: &crate::config::Settings, code_secs: i64) -> i64 {
+    let term_end = term.end(now, &settings.grant_terms);
+    let without_refresh = now + i64::try_from(settings.token_lifetime).unwrap_or(i64::MAX / 4) + code_secs;
+    let end = if has(scope, "offline_access") {
+        term_end
+    } else if has(scope, "online_access") {
+        now + ONLINE_SECS
+    } else {
+        without_refresh
+    };
+    end.min(term_end)
+}
+
 /// Does this grant come with a refresh token, and for how long?
 pub fn refresh_lifetime(scope: &str) -> Option<i64> {
     if has(scope, "offline_access") {
@@ -138,7 +212,9 @@ pub fn token_response(
     id_token: bool,
 ) -> Result<Value, OAuthError> {
     let settings = &state.settings;
-    let lifetime = settings.token_lifetime;
+    // An access token never outlives the grant it comes from.
+    let left = u64::try_from(grant.expires_at - token::now_secs() as i64).unwrap_or(0);
+    let lifetime = settings.token_lifetime.min(left.max(1));
     let (access, _) = token::issue(
         &state.keys,
         &settings.fhir_base(),
@@ -158,7 +234,7 @@ pub fn token_response(
     if refresh {
         if let Some(life) = refresh_lifetime(&grant.scope) {
             let rt = secrets::random_token();
-            let expires_at = token::now_secs() as i64 + life;
+            let expires_at = (token::now_secs() as i64 + life).min(grant.expires_at);
             rows::insert_refresh(
                 conn,
                 &RefreshRow {
@@ -170,7 +246,6 @@ pub fn token_response(
                     expires_at,
                 },
             )?;
-            rows::extend_grant(conn, &grant.grant_id, expires_at.max(grant.expires_at))?;
             v["refresh_token"] = json!(rt);
         }
     }
@@ -224,7 +299,32 @@ mod tests {
             redirect_uris: "[]".into(),
             scope: scope.into(),
             created_at: 0,
+            access_term: "ongoing".into(),
         }
+    }
+
+    #[test]
+    fn access_terms() {
+        let terms = crate::config::GrantTerms::default();
+        // 2026-01-31 12:00 UTC + 13 months = 2027-02-28 12:00 UTC (the day clamped).
+        let jan31 = 1_769_860_800;
+        assert_eq!(AccessTerm::Ongoing.end(jan31, &terms), 1_803_816_000);
+        assert_eq!(AccessTerm::OneTime.end(jan31, &terms), jan31 + 10 * 3600);
+        assert_eq!(add_months(jan31, 0), jan31);
+        assert_eq!(AccessTerm::from_stored("ongoing"), AccessTerm::Ongoing);
+        assert_eq!(AccessTerm::from_stored("nonsense"), AccessTerm::OneTime);
+        let settings = crate::config::Settings::for_base("http://x");
+        let now = jan31;
+        assert_eq!(grant_end("patient/*.rs offline_access", AccessTerm::Ongoing, now, &settings, 60), 1_803_816_000);
+        assert_eq!(grant_end("patient/*.rs offline_access", AccessTerm::OneTime, now, &settings, 60), now + 36_000);
+        assert_eq!(grant_end("patient/*.rs online_access", AccessTerm::Ongoing, now, &settings, 60), now + ONLINE_SECS);
+        assert_eq!(grant_end("patient/*.rs", AccessTerm::Ongoing, now, &settings, 60), now + 3600 + 60);
+        let one_time =
+            ClientRow { access_term: "one-time".into(), ..client("patient/*.rs openid offline_access online_access") };
+        assert_eq!(
+            grantable_for_user("patient/*.rs offline_access online_access openid", &one_time).unwrap(),
+            ["patient/*.rs", "openid"]
+        );
     }
 
     #[test]

@@ -25,6 +25,11 @@ fn now() -> i64 {
     token::now_secs() as i64
 }
 
+/// "2026-11-29" of a Unix time.
+fn day(secs: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(secs).map(|t| t.date().to_string()).unwrap_or_default()
+}
+
 /// The plain-words lines of a granted scope string.
 fn lines(scope: &str, patient_user: bool) -> Vec<String> {
     let whose = if patient_user { Whose::Yours } else { Whose::ThePatients };
@@ -39,17 +44,45 @@ fn list_page(
 ) -> Result<Outcome, StoreError> {
     let patient_user =
         rows::find_user(c, username)?.map(|u| users::patient_of(&u.fhir_user).is_some()).unwrap_or(false);
-    let mut apps: Vec<ConnectedApp> = rows::user_grants(c, username, now())?
-        .into_iter()
-        .map(|(grant, name, scope, created)| ConnectedApp {
-            grant,
-            name,
-            since: time::OffsetDateTime::from_unix_timestamp(created).map(|t| t.date().to_string()).unwrap_or_default(),
-            lines: lines(&scope, patient_user),
-            activity: Vec::new(),
-            activity_url: String::new(),
-        })
-        .collect();
+    // One entry per app: what it can see now is the union of its live grants; it was connected at the
+    // first of them; its access ends with the last.
+    let mut apps: Vec<ConnectedApp> = Vec::new();
+    let mut scopes: Vec<Vec<String>> = Vec::new();
+    let mut first: Vec<i64> = Vec::new();
+    let mut last: Vec<i64> = Vec::new();
+    for g in rows::user_grants(c, username, now())? {
+        let i = match apps.iter().position(|a| a.client == g.client_id) {
+            Some(i) => i,
+            None => {
+                apps.push(ConnectedApp {
+                    client: g.client_id.clone(),
+                    name: g.app_name.clone(),
+                    since: String::new(),
+                    until: String::new(),
+                    last_used: None,
+                    lines: Vec::new(),
+                    activity: Vec::new(),
+                    activity_url: String::new(),
+                });
+                scopes.push(Vec::new());
+                first.push(g.created_at);
+                last.push(g.expires_at);
+                apps.len() - 1
+            }
+        };
+        for s in g.scope.split_whitespace() {
+            if !scopes[i].iter().any(|x| x == s) {
+                scopes[i].push(s.to_string());
+            }
+        }
+        first[i] = first[i].min(g.created_at);
+        last[i] = last[i].max(g.expires_at);
+    }
+    for (i, app) in apps.iter_mut().enumerate() {
+        app.lines = lines(&scopes[i].join(" "), patient_user);
+        app.since = day(first[i]);
+        app.until = pages::until_words(last[i], now());
+    }
     let others = super::activity::fill(c, &state.settings.base_url, username, &mut apps)?;
     let action = format!("{}/auth/manage/revoke", state.settings.base_url);
     Ok(pages::page(StatusCode::OK, &ManagePage { action: &action, csrf: &session.csrf, username, apps, others }))
@@ -147,15 +180,17 @@ pub async fn manage_login(req: HttpRequest, state: web::Data<AppState>, payload:
     .await
 }
 
-/// `POST /auth/manage/revoke` — ends one of the user's grants (its tokens stop working at once).
+/// `POST /auth/manage/revoke` — ends every grant the user gave one app (their tokens stop working at
+/// once); the app must ask again.
 pub async fn manage_revoke(req: HttpRequest, state: web::Data<AppState>, payload: web::Payload) -> HttpResponse {
     post(req, state, payload, |c, st, s, form| {
         let Some(username) = s.username.clone() else {
             return Ok(Outcome::Redirect(format!("{}/auth/manage", st.settings.base_url)));
         };
-        let grant = form.first("grant").unwrap_or("").to_string();
-        if rows::revoke_user_grant(c, &grant, &username)? {
-            tracing::info!(grant = %grant, "grant revoked by its user");
+        let client = form.first("client").unwrap_or("").to_string();
+        let ended = rows::revoke_user_app(c, &client, &username)?;
+        if ended > 0 {
+            tracing::info!(client_id = %client, grants = ended, "access taken back by the user");
         }
         Ok(Outcome::Redirect(format!("{}/auth/manage", st.settings.base_url)))
     })

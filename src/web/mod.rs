@@ -82,6 +82,20 @@ pub struct ConsentPage<'a> {
     pub choices: Vec<ConsentChoice>,
     /// What comes with the connection and cannot be unticked (identity, launch context).
     pub always: Vec<String>,
+    /// When the access ends ("until 3 March 2027").
+    pub until: String,
+}
+
+/// "until 3 March 2027" (or with the time, "until 29 November 2026, 14:05 UTC", when that is within two
+/// days): the end of an app's access in words.
+pub fn until_words(end: i64, now: i64) -> String {
+    let Ok(t) = time::OffsetDateTime::from_unix_timestamp(end) else { return String::new() };
+    let date = format!("{} {} {}", t.day(), t.month(), t.year());
+    if end - now < 2 * 24 * 3600 {
+        format!("until {date}, {:02}:{:02} UTC", t.hour(), t.minute())
+    } else {
+        format!("until {date}")
+    }
 }
 
 #[derive(Template)]
@@ -93,9 +107,14 @@ pub struct ManageLoginPage<'a> {
 }
 
 pub struct ConnectedApp {
-    pub grant: String,
+    pub client: String,
     pub name: String,
+    /// The day it was first connected.
     pub since: String,
+    /// When its access ends ("until 3 March 2027").
+    pub until: String,
+    /// When it last used the record ("3 minutes ago"), from the access log.
+    pub last_used: Option<String>,
     pub lines: Vec<String>,
     /// What the app did lately (the access log), newest first.
     pub activity: Vec<activity::ActivityLine>,

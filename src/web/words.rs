@@ -133,7 +133,9 @@ pub fn describe_other(scope: &str) -> Option<&'static str> {
         "profile" => "See your name",
         "launch/patient" => "Know which patient's record is open",
         "launch" | "launch/encounter" => "Open with the patient and visit you are working on",
-        "offline_access" => "Keep access when you are not using the app, until you take it back",
+        "offline_access" => {
+            "Keep access when you are not using the app (until the date shown, or until you take it back)"
+        }
         "online_access" => "Keep access while you are using the app",
         _ => return None,
     })

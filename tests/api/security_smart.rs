@@ -126,6 +126,7 @@ fn operator_registration_defaults() {
         redirect_uris: redirects.iter().map(|s| s.to_string()).collect(),
         auth,
         scope: scope.into(),
+        term: bedside::smart::grant::AccessTerm::Ongoing,
     };
     let k = ec_key("k");
     // Apps users launch: the default set.
@@ -318,6 +319,7 @@ fn jwks_client(app: &TestApp, uri: &str) -> String {
         redirect_uris: "[]".into(),
         scope: "system/*.rs".into(),
         created_at: 0,
+        access_term: "ongoing".into(),
     };
     rows::insert_client(&mut app.state.store.conn().unwrap(), &row).unwrap();
     row.client_id

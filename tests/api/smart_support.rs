@@ -3,6 +3,7 @@
 //! authorize → login → consent walk.
 
 use bedside::smart::clients::{self, ClientAuth, NewClient};
+pub use bedside::smart::grant::AccessTerm;
 use bedside::smart::secrets;
 use regex::Regex;
 
@@ -17,6 +18,16 @@ pub fn add_user(app: &TestApp, username: &str, fhir_user: &str) {
 }
 
 pub fn register(app: &TestApp, auth: ClientAuth, redirect_uris: &[&str], scope: &str) -> (String, Option<String>) {
+    register_for(app, auth, redirect_uris, scope, AccessTerm::Ongoing)
+}
+
+pub fn register_for(
+    app: &TestApp,
+    auth: ClientAuth,
+    redirect_uris: &[&str],
+    scope: &str,
+    term: AccessTerm,
+) -> (String, Option<String>) {
     let mut c = app.state.store.conn().expect("conn");
     let reg = clients::register(
         &mut c,
@@ -25,6 +36,7 @@ pub fn register(app: &TestApp, auth: ClientAuth, redirect_uris: &[&str], scope: 
             redirect_uris: redirect_uris.iter().map(|s| s.to_string()).collect(),
             auth,
             scope: scope.into(),
+            term,
         },
     )
     .expect("register client");

@@ -61,6 +61,8 @@ pub struct ClientRow {
     /// Scopes the client may be granted (space separated; nothing outside them is ever granted).
     pub scope: String,
     pub created_at: i64,
+    /// How long a user's approval lasts: `one-time` or `ongoing` (see `smart::grant::AccessTerm`).
+    pub access_term: String,
 }
 
 pub fn insert_client(conn: &mut AnyConnection, row: &ClientRow) -> StoreResult<()> {
@@ -79,6 +81,14 @@ pub fn find_client(conn: &mut AnyConnection, client_id: &str) -> StoreResult<Opt
 pub fn set_client_scope(conn: &mut AnyConnection, client_id: &str, scope: &str) -> StoreResult<bool> {
     let n = diesel::update(oauth_clients::table.filter(oauth_clients::client_id.eq(client_id)))
         .set(oauth_clients::scope.eq(scope))
+        .execute(conn)?;
+    Ok(n > 0)
+}
+
+/// Sets how long users' approvals of a client last; false if there is no such client.
+pub fn set_client_term(conn: &mut AnyConnection, client_id: &str, term: &str) -> StoreResult<bool> {
+    let n = diesel::update(oauth_clients::table.filter(oauth_clients::client_id.eq(client_id)))
+        .set(oauth_clients::access_term.eq(term))
         .execute(conn)?;
     Ok(n > 0)
 }

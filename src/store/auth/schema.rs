@@ -20,6 +20,7 @@ diesel::table! {
         redirect_uris -> Text,
         scope -> Text,
         created_at -> BigInt,
+        access_term -> Text,
     }
 }
 
@@ -114,7 +115,7 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(auth_grants, oauth_clients);
+diesel::allow_tables_to_appear_in_same_query!(auth_grants, oauth_clients, auth_codes);
 diesel::joinable!(auth_grants -> oauth_clients (client_id));
 
 diesel::table! {

@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use super::schema::{auth_grants, oauth_clients, user_sessions};
+use super::schema::{auth_codes, auth_grants, oauth_clients, user_sessions};
 use crate::store::{AnyConnection, StoreResult};
 
 #[derive(Debug, Clone, Queryable, Insertable)]
@@ -36,28 +36,47 @@ pub fn set_session_user(conn: &mut AnyConnection, session_hash: &str, username: 
     Ok(())
 }
 
-/// A user's live grants with the app's name: (grant_id, app name, scope, created_at), newest first.
-pub fn user_grants(
-    conn: &mut AnyConnection,
-    username: &str,
-    now: i64,
-) -> StoreResult<Vec<(String, String, String, i64)>> {
+/// One live grant of a user, as the connected-apps page lists it.
+#[derive(Debug, Clone, Queryable)]
+pub struct UserGrant {
+    pub grant_id: String,
+    pub client_id: String,
+    pub app_name: String,
+    pub scope: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// A user's live grants that an app has taken up (their code was exchanged: an approval the app never
+/// completed gives it nothing), newest first.
+pub fn user_grants(conn: &mut AnyConnection, username: &str, now: i64) -> StoreResult<Vec<UserGrant>> {
+    let taken_up = auth_codes::table.filter(auth_codes::used.eq(true)).select(auth_codes::grant_id);
     Ok(auth_grants::table
         .inner_join(oauth_clients::table)
         .filter(auth_grants::username.eq(username))
         .filter(auth_grants::revoked.eq(false))
         .filter(auth_grants::expires_at.gt(now))
+        .filter(auth_grants::grant_id.eq_any(taken_up))
         .order(auth_grants::created_at.desc())
-        .select((auth_grants::grant_id, oauth_clients::name, auth_grants::scope, auth_grants::created_at))
+        .select((
+            auth_grants::grant_id,
+            auth_grants::client_id,
+            oauth_clients::name,
+            auth_grants::scope,
+            auth_grants::created_at,
+            auth_grants::expires_at,
+        ))
         .load(conn)?)
 }
 
-/// Revokes one of the user's grants; false if it is not theirs.
-pub fn revoke_user_grant(conn: &mut AnyConnection, grant_id: &str, username: &str) -> StoreResult<bool> {
-    let n = diesel::update(
-        auth_grants::table.filter(auth_grants::grant_id.eq(grant_id)).filter(auth_grants::username.eq(username)),
+/// Ends every grant the user gave one app (their tokens stop working at once); the number ended.
+pub fn revoke_user_app(conn: &mut AnyConnection, client_id: &str, username: &str) -> StoreResult<usize> {
+    Ok(diesel::update(
+        auth_grants::table
+            .filter(auth_grants::client_id.eq(client_id))
+            .filter(auth_grants::username.eq(username))
+            .filter(auth_grants::revoked.eq(false)),
     )
     .set(auth_grants::revoked.eq(true))
-    .execute(conn)?;
-    Ok(n == 1)
+    .execute(conn)?)
 }

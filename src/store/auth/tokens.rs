@@ -53,14 +53,6 @@ pub fn revoke_grant(conn: &mut AnyConnection, grant_id: &str) -> StoreResult<()>
     Ok(())
 }
 
-/// Extends a grant's life (a refresh token was rotated).
-pub fn extend_grant(conn: &mut AnyConnection, grant_id: &str, expires_at: i64) -> StoreResult<()> {
-    diesel::update(auth_grants::table.filter(auth_grants::grant_id.eq(grant_id)))
-        .set(auth_grants::expires_at.eq(expires_at))
-        .execute(conn)?;
-    Ok(())
-}
-
 #[derive(Debug, Clone, Queryable, Insertable)]
 #[diesel(table_name = auth_codes)]
 pub struct CodeRow {
