@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 use super::clients::{self, ClientAuth, NewClient};
 use super::launch::{self, NewLaunch};
 use crate::config::DbArgs;
+use crate::store::auth as rows;
 use crate::store::Store;
 
 #[derive(Subcommand)]
@@ -26,12 +27,66 @@ pub enum UserCommand {
         #[arg(long)]
         fhir_user: String,
     },
+    /// List the sign-ins: name, FHIR user, created, disabled.
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Set a new password (read from the first line of standard input).
+    Passwd {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        username: String,
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Refuse this sign-in from now on, and end every grant it gave (its apps' tokens stop at once).
+    Disable {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        username: String,
+    },
+    /// Allow a disabled sign-in again (its apps must ask again).
+    Enable {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        username: String,
+    },
+    /// Remove a sign-in and end every grant it gave (the access log keeps what was done).
+    Remove {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        username: String,
+    },
 }
 
 #[derive(Subcommand)]
 pub enum ClientCommand {
     /// Register an app. Prints JSON with its client_id (and client_secret, shown only this once).
     Add(ClientAddArgs),
+    /// List the registered apps: id, name, kind, access term, live grants.
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Show one app's registration (JSON, without secrets) and its live grants.
+    Show {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        client_id: String,
+    },
+    /// Remove an app: every grant it holds ends and its tokens stop working at once.
+    Remove {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        client_id: String,
+    },
     /// Replace the scopes an app may be granted (tokens already issued keep theirs until they expire;
     /// refresh and new authorizations get the new set).
     Scope {
@@ -119,15 +174,72 @@ fn open(db: &DbArgs) -> Result<Store, String> {
     Store::open(&db.url(), 1).map_err(|e| e.to_string())
 }
 
+fn now() -> i64 {
+    super::token::now_secs() as i64
+}
+
+fn read_password() -> Result<String, String> {
+    let mut password = String::new();
+    std::io::stdin().lock().read_line(&mut password).map_err(|e| format!("cannot read the password: {e}"))?;
+    Ok(password.trim_end_matches(['\r', '\n']).to_string())
+}
+
+fn day(secs: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(secs).map(|t| t.date().to_string()).unwrap_or_default()
+}
+
 pub fn user(cmd: UserCommand) -> Result<(), String> {
+    let no_user = |u: &str| format!("no user {u:?}");
     match cmd {
+        UserCommand::List { db } => {
+            let mut conn = open(&db)?.conn().map_err(|e| e.to_string())?;
+            let users = rows::list_users(&mut conn).map_err(|e| e.to_string())?;
+            println!("{:<24} {:<40} {:<10} status", "username", "fhir user", "created");
+            for u in &users {
+                let status = if u.disabled { "disabled" } else { "active" };
+                println!("{:<24} {:<40} {:<10} {status}", u.username, u.fhir_user, day(u.created_at));
+            }
+            println!("{} user(s)", users.len());
+            Ok(())
+        }
+        UserCommand::Passwd { db, username, password_stdin: _ } => {
+            let password = read_password()?;
+            let mut conn = open(&db)?.conn().map_err(|e| e.to_string())?;
+            if !super::users::set_password(&mut conn, &username, &password).map_err(|e| e.to_string())? {
+                return Err(no_user(&username));
+            }
+            println!("password of {username} changed");
+            Ok(())
+        }
+        UserCommand::Disable { db, username } => {
+            let mut conn = open(&db)?.conn().map_err(|e| e.to_string())?;
+            let ended = rows::set_user_disabled(&mut conn, &username, true, now())
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| no_user(&username))?;
+            println!("{username} disabled: sign-in refused; {ended} grant(s) ended");
+            Ok(())
+        }
+        UserCommand::Enable { db, username } => {
+            let mut conn = open(&db)?.conn().map_err(|e| e.to_string())?;
+            rows::set_user_disabled(&mut conn, &username, false, now())
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| no_user(&username))?;
+            println!("{username} enabled: sign-in allowed again");
+            Ok(())
+        }
+        UserCommand::Remove { db, username } => {
+            let mut conn = open(&db)?.conn().map_err(|e| e.to_string())?;
+            let ended = rows::remove_user(&mut conn, &username, now())
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| no_user(&username))?;
+            println!("{username} removed; {ended} grant(s) ended");
+            Ok(())
+        }
         UserCommand::Add { db, username, password_stdin: _, fhir_user } => {
-            let mut password = String::new();
-            std::io::stdin().lock().read_line(&mut password).map_err(|e| format!("cannot read the password: {e}"))?;
-            let password = password.trim_end_matches(['\r', '\n']);
+            let password = read_password()?;
             let store = open(&db)?;
             let mut conn = store.conn().map_err(|e| e.to_string())?;
-            let row = super::users::add(&mut conn, &username, password, &fhir_user).map_err(|e| e.to_string())?;
+            let row = super::users::add(&mut conn, &username, &password, &fhir_user).map_err(|e| e.to_string())?;
             println!("added user {} ({})", row.username, row.fhir_user);
             Ok(())
         }
@@ -135,8 +247,47 @@ pub fn user(cmd: UserCommand) -> Result<(), String> {
 }
 
 pub fn client(cmd: ClientCommand) -> Result<(), String> {
+    let no_client = |c: &str| format!("no client {c:?}");
     let a = match cmd {
         ClientCommand::Add(a) => a,
+        ClientCommand::List { db } => {
+            let mut conn = open(&db)?.conn().map_err(|e| e.to_string())?;
+            let all = rows::list_clients(&mut conn).map_err(|e| e.to_string())?;
+            println!("{:<34} {:<28} {:<20} {:<9} {:<10} live grants", "client_id", "name", "kind", "term", "created");
+            for c in &all {
+                let live = rows::live_grants_of_client(&mut conn, &c.client_id, now()).map_err(|e| e.to_string())?;
+                let name: String = c.name.chars().take(28).collect();
+                println!(
+                    "{:<34} {:<28} {:<20} {:<9} {:<10} {live}",
+                    c.client_id,
+                    name,
+                    c.client_type,
+                    c.access_term,
+                    day(c.created_at)
+                );
+            }
+            println!("{} client(s)", all.len());
+            return Ok(());
+        }
+        ClientCommand::Show { db, client_id } => {
+            let mut conn = open(&db)?.conn().map_err(|e| e.to_string())?;
+            let row = rows::find_client(&mut conn, &client_id)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| no_client(&client_id))?;
+            let live = rows::live_grants_of_client(&mut conn, &client_id, now()).map_err(|e| e.to_string())?;
+            let mut v = clients::describe(&clients::Registered { row, client_secret: None });
+            v["bedside_live_grants"] = serde_json::json!(live);
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            return Ok(());
+        }
+        ClientCommand::Remove { db, client_id } => {
+            let mut conn = open(&db)?.conn().map_err(|e| e.to_string())?;
+            let live = rows::remove_client(&mut conn, &client_id, now())
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| no_client(&client_id))?;
+            println!("client {client_id} removed; {live} live grant(s) ended, their tokens no longer work");
+            return Ok(());
+        }
         ClientCommand::Scope { db, client_id, scope } => {
             let scope = clients::check_scope_set(&scope)?;
             let store = open(&db)?;

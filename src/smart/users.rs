@@ -28,21 +28,35 @@ pub enum UserError {
     Store(#[from] StoreError),
 }
 
+fn check_password(password: &str) -> Result<(), UserError> {
+    if password.chars().count() < 8 {
+        return Err(UserError::Invalid("the password must have at least 8 characters".into()));
+    }
+    Ok(())
+}
+
+/// Sets a new password (argon2-hashed); false when there is no such user. Sign-in sessions and grants
+/// are left as they are (`bedside user disable` ends them).
+pub fn set_password(conn: &mut AnyConnection, username: &str, password: &str) -> Result<bool, UserError> {
+    check_password(password)?;
+    let hash = secrets::hash_password(password).map_err(UserError::Invalid)?;
+    Ok(rows::set_password_hash(conn, username, &hash)?)
+}
+
 /// Adds a login. The password is hashed with argon2; it is never stored or logged as given.
 pub fn add(conn: &mut AnyConnection, username: &str, password: &str, fhir_user: &str) -> Result<UserRow, UserError> {
     let username = username.trim();
     if username.is_empty() || username.len() > 100 || username.chars().any(char::is_whitespace) {
         return Err(UserError::Invalid("the user name must have 1 to 100 characters and no spaces".into()));
     }
-    if password.chars().count() < 8 {
-        return Err(UserError::Invalid("the password must have at least 8 characters".into()));
-    }
+    check_password(password)?;
     check_fhir_user(fhir_user).map_err(UserError::Invalid)?;
     let row = UserRow {
         username: username.to_string(),
         password_hash: secrets::hash_password(password).map_err(UserError::Invalid)?,
         fhir_user: fhir_user.to_string(),
         created_at: super::token::now_secs() as i64,
+        disabled: false,
     };
     match rows::insert_user(conn, &row) {
         Ok(()) => Ok(row),
@@ -62,7 +76,8 @@ pub fn check_login(conn: &mut AnyConnection, username: &str, password: &str) -> 
         return Ok(None);
     }
     let user = match rows::find_user(conn, name)? {
-        Some(u) if secrets::verify_password(password, &u.password_hash) => Some(u),
+        // A disabled sign-in fails like a wrong password (the check still runs: same time).
+        Some(u) if secrets::verify_password(password, &u.password_hash) && !u.disabled => Some(u),
         Some(_) => None,
         None => {
             secrets::verify_dummy(password);

@@ -11,6 +11,7 @@ mod examples;
 mod formats;
 mod import;
 mod metadata;
+mod operator;
 mod search;
 mod security;
 mod security_limits;

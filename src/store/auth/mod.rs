@@ -2,11 +2,13 @@
 //! codes, refresh tokens, launch contexts and used client-assertion ids. Plain diesel DSL, so the same
 //! code runs on SQLite and PostgreSQL. Callers pass hashes, never the secrets themselves.
 
+mod operator;
 pub mod schema;
 mod sessions;
 pub mod throttle;
 mod tokens;
 
+pub use operator::*;
 pub use sessions::*;
 pub use tokens::*;
 
@@ -31,6 +33,8 @@ pub struct UserRow {
     pub password_hash: String,
     pub fhir_user: String,
     pub created_at: i64,
+    /// Disabled by the operator: sign-in is refused.
+    pub disabled: bool,
 }
 
 pub fn insert_user(conn: &mut AnyConnection, row: &UserRow) -> StoreResult<()> {

@@ -6,6 +6,7 @@ diesel::table! {
         password_hash -> Text,
         fhir_user -> Text,
         created_at -> BigInt,
+        disabled -> Bool,
     }
 }
 
