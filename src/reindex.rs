@@ -5,14 +5,13 @@
 
 use sha2::Digest;
 
-use crate::fhir::indexing;
 use crate::fhir::search::registry::Registry;
 use crate::store::index::IndexRows;
 use crate::store::resources as rows;
 use crate::store::{index, meta, write_tx, AnyConnection, Store, StoreError};
 
 /// Bump when index extraction changes in a way that needs a re-index.
-const EXTRACTION_VERSION: u32 = 2;
+const EXTRACTION_VERSION: u32 = 3;
 const RULES_KEY: &str = "index-rules";
 
 /// A fingerprint of what index rows are made from: the search parameters and compartment rules of
@@ -66,7 +65,7 @@ fn parse(res_type: &str, res_id: &str, content: &[u8]) -> Result<serde_json::Val
 /// The compartment a stored version had: from its content, or for a deletion from the version before.
 fn version_compartment(c: &mut AnyConnection, e: &rows::HistoryEntry) -> Result<Vec<String>, StoreError> {
     if !e.deleted {
-        return Ok(indexing::index_rows(&parse(&e.res_type, &e.res_id, &e.content)?).compartment);
+        return Ok(crate::fhir::service::index_rows_stored(c, &parse(&e.res_type, &e.res_id, &e.content)?)?.compartment);
     }
     match rows::read_version(c, &e.res_type, &e.res_id, e.version_id - 1)? {
         Some(prev) => version_compartment(c, &prev),
@@ -107,7 +106,7 @@ pub fn reindex_all(store: &Store, batch: i64, mut progress: impl FnMut(usize)) -
                     };
                     IndexRows { compartment, ..Default::default() }
                 } else {
-                    indexing::index_rows(&parse(&r.res_type, &r.res_id, &r.content)?)
+                    crate::fhir::service::index_rows_stored(c, &parse(&r.res_type, &r.res_id, &r.content)?)?
                 };
                 index::replace(c, r.seq, &r.res_type, &rows_for)?;
             }

@@ -37,6 +37,8 @@ pub fn app_names(
         }
         let name = if id == OPERATOR_CLIENT {
             "Bedside operator tools".to_string()
+        } else if id == crate::fhir::record::DOWNLOAD_CLIENT {
+            "You, downloading your record".to_string()
         } else {
             crate::store::auth::find_client(conn, &id)?.map(|c| c.name).unwrap_or_else(|| id.clone())
         };

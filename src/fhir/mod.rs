@@ -9,6 +9,7 @@ pub mod indexing;
 pub mod instant;
 pub mod paging;
 pub mod patch;
+pub mod record;
 pub mod required;
 pub mod resource;
 pub mod search;

@@ -12,7 +12,7 @@ use crate::store::resources::{
     self as rows, HistoryAccess, HistoryClause, HistoryEntry, HistoryQuery, NewVersion, StoredResource,
 };
 use crate::store::search::{self as store_search, Condition, Query};
-use crate::store::{index::IndexRows, AnyConnection};
+use crate::store::{index::IndexRows, AnyConnection, StoreResult};
 
 /// The result of a write.
 #[derive(Debug, Clone)]
@@ -82,7 +82,7 @@ fn version_rows(conn: &mut AnyConnection, entry: &HistoryEntry) -> Result<IndexR
             entry.res_type, entry.res_id, entry.version_id
         ))
     })?;
-    Ok(indexing::index_rows(&value))
+    Ok(index_rows_stored(conn, &value)?)
 }
 
 /// Does the token see this stored version (checked on its own content)?
@@ -320,9 +320,25 @@ fn store_version(
     let now = instant::now();
     let version = current.map(|c| c.version_id + 1).unwrap_or(1);
     let (value, bytes) = resource::finalize(validated, id, version, &now.text)?;
-    let index = indexing::index_rows(&value);
+    let index = index_rows_stored(conn, &value)?;
     let created = current.map(|c| c.deleted).unwrap_or(true);
     let interaction = if created { Interaction::Create } else { Interaction::Update };
+    if res_type == "Provenance" && guard::patient_bound(access, res_type, interaction)? {
+        // The targets decide the Provenance's compartment: a patient-bound token may only name what it
+        // can read, with one answer for someone else's resource and for none at all.
+        for (t, target_id, _) in provenance_targets(&value) {
+            let readable = match rows::read(conn, &t, &target_id)? {
+                Some(row) if !row.deleted => current_visible(conn, access, &row, Interaction::Read)?,
+                _ => false,
+            };
+            if !readable {
+                return Err(ApiError::Forbidden(format!(
+                    "a Provenance written with a patient-bound token must target resources the token can read; \
+                     {t}/{target_id} is not one"
+                )));
+            }
+        }
+    }
     let past = match current {
         Some(_) => rows::history_patients(conn, res_type, id)?,
         None => Vec::new(),
@@ -343,6 +359,9 @@ fn store_version(
         &now.text,
         NewVersion { content: bytes.clone(), deleted: false, index },
     )?;
+    if access.grant.is_some() && res_type != "Provenance" {
+        record_provenance(conn, access, res_type, id, w.version_id, created)?;
+    }
     Ok(Done {
         status: if created { 201 } else { 200 },
         res_type: res_type.to_string(),
@@ -533,4 +552,113 @@ pub fn patch(
         return Err(ApiError::Unprocessable("a patch may not change or remove the resource id".into()));
     }
     update(conn, access, res_type, id, doc, if_match.or(Some(current.version_id)))
+}
+
+/// [`index_rows`] plus what only the stored data can tell: a Provenance belongs to the compartments
+/// of the resources it is about (its `target`s — the version it names, else the current resource), so a
+/// patient sees who changed their data and nobody else does. R4's own `Provenance.patient` only
+/// catches targets that are Patients. Used on every write and by the re-indexer, so both agree.
+pub fn index_rows_stored(conn: &mut AnyConnection, resource: &Value) -> StoreResult<IndexRows> {
+    let mut rows = indexing::index_rows(resource);
+    if resource.get("resourceType").and_then(Value::as_str) == Some("Provenance") {
+        for patient in provenance_target_compartments(conn, resource)? {
+            if !rows.compartment.contains(&patient) {
+                rows.compartment.push(patient);
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// The local `Type/id[/_history/v]` targets of a Provenance.
+pub fn provenance_targets(resource: &Value) -> Vec<(String, String, Option<i64>)> {
+    let Some(targets) = resource.get("target").and_then(Value::as_array) else { return Vec::new() };
+    targets
+        .iter()
+        .filter_map(|t| t.get("reference").and_then(Value::as_str))
+        .filter_map(|r| {
+            let parts: Vec<&str> = r.split('/').collect();
+            match parts.as_slice() {
+                [t, id] => Some((t.to_string(), id.to_string(), None)),
+                [t, id, "_history", v] => Some((t.to_string(), id.to_string(), Some(v.parse().ok()?))),
+                _ => None,
+            }
+        })
+        .filter(|(t, id, _)| crate::fhir::types::is_supported(t) && crate::fhir::resource::valid_id(id))
+        .collect()
+}
+
+fn provenance_target_compartments(conn: &mut AnyConnection, resource: &Value) -> StoreResult<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for (t, id, version) in provenance_targets(resource) {
+        let patients = match version {
+            Some(v) => match rows::read_version(conn, &t, &id, v)? {
+                Some(e) => rows::history_compartment_of(conn, e.hseq)?,
+                None => Vec::new(),
+            },
+            None => match rows::read(conn, &t, &id)? {
+                Some(r) => rows::compartment_of(conn, r.seq)?,
+                None => Vec::new(),
+            },
+        };
+        for p in patients {
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        }
+    }
+    Ok(out)
+}
+
+const PARTICIPANT_TYPE: &str = "http://terminology.hl7.org/CodeSystem/provenance-participant-type";
+
+/// Records who wrote a version through an app (a token with a grant, not an operator's): a Provenance
+/// targeting that exact version, with the signed-in user as author and the app as assembler, written in
+/// the same transaction. It lands in the compartment of what it is about, so
+/// `_revinclude=Provenance:target` shows a patient who pushed what into their record.
+fn record_provenance(
+    conn: &mut AnyConnection,
+    access: &AccessContext,
+    res_type: &str,
+    id: &str,
+    version_id: i64,
+    created: bool,
+) -> Result<(), ApiError> {
+    let now = instant::now();
+    let app = crate::store::auth::find_client(conn, &access.client_id)?.map(|c| c.name);
+    let mut agents = Vec::new();
+    let user_type =
+        serde_json::json!({"coding": [{"system": PARTICIPANT_TYPE, "code": "author", "display": "Author"}]});
+    match access.fhir_user.as_deref().filter(|u| u.split('/').count() == 2) {
+        Some(user) => agents.push(serde_json::json!({"type": user_type, "who": {"reference": user}})),
+        None => agents.push(serde_json::json!({"type": user_type, "who": {"display": access.subject}})),
+    }
+    agents.push(serde_json::json!({
+        "type": {"coding": [{"system": PARTICIPANT_TYPE, "code": "assembler", "display": "Assembler"}]},
+        "who": {
+            "identifier": {"system": "urn:bedside:client-id", "value": access.client_id},
+            "display": app.unwrap_or_else(|| access.client_id.clone())
+        }
+    }));
+    let (code, display) = if created { ("CREATE", "create") } else { ("UPDATE", "revise") };
+    let provenance = serde_json::json!({
+        "resourceType": "Provenance",
+        "target": [{"reference": format!("{res_type}/{id}/_history/{version_id}")}],
+        "recorded": now.text,
+        "activity": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-DataOperation", "code": code, "display": display}]},
+        "agent": agents
+    });
+    let pid = resource::new_id();
+    let (value, bytes) = resource::finalize(provenance, &pid, 1, &now.text)?;
+    let index = index_rows_stored(conn, &value)?;
+    rows::write(
+        conn,
+        "Provenance",
+        &pid,
+        None,
+        "POST",
+        &now.text,
+        NewVersion { content: bytes, deleted: false, index },
+    )?;
+    Ok(())
 }

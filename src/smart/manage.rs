@@ -8,11 +8,14 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::authorize::Failure;
 use super::form::{db, Form};
 use super::{secrets, token, users};
+use crate::pages::record::RecordPage;
 use crate::pages::words::Whose;
 use crate::pages::{self as pages, ConnectedApp, ManageLoginPage, ManagePage, Outcome};
+use crate::smart::access::AccessContext;
 use crate::store::auth::{self as rows, SessionRow};
 use crate::store::{AnyConnection, StoreError};
 use crate::AppState;
+use serde_json::{json, Value};
 
 const SESSION_SECS: i64 = 3600;
 
@@ -85,7 +88,17 @@ fn list_page(
     }
     let others = super::activity::fill(c, &state.settings.base_url, username, &mut apps)?;
     let action = format!("{}/auth/manage/revoke", state.settings.base_url);
-    Ok(pages::page(StatusCode::OK, &ManagePage { action: &action, csrf: &session.csrf, username, apps, others }))
+    let record_url = format!("{}/auth/manage/record", state.settings.base_url);
+    let page = ManagePage {
+        action: &action,
+        csrf: &session.csrf,
+        username,
+        apps,
+        others,
+        patient_user,
+        record_url: &record_url,
+    };
+    Ok(pages::page(StatusCode::OK, &page))
 }
 
 /// `GET /auth/manage`: the list for a signed-in session, else a sign-in form (with a new session).
@@ -195,4 +208,104 @@ pub async fn manage_revoke(req: HttpRequest, state: web::Data<AppState>, payload
         Ok(Outcome::Redirect(format!("{}/auth/manage", st.settings.base_url)))
     })
     .await
+}
+
+/// A built download: the page or file, the resources it holds, and the access that read them.
+type Download = (Outcome, Vec<Value>, AccessContext);
+
+/// `GET /auth/manage/record[?format=json]` — "Download my record": a signed-in patient's whole record,
+/// as a page to read and print or as a FHIR `collection` Bundle file. Read through the access guard
+/// bound to that patient, and recorded in their access history like an app's read.
+pub async fn manage_record(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let as_json = Form::from_query(req.query_string()).first("format") == Some("json");
+    let cookie = req.cookie(pages::USER_COOKIE).map(|c| c.value().to_string());
+    let st = state.clone();
+    let result = db(&state, move |c| -> Result<Result<Download, Outcome>, Failure> {
+        let manage = format!("{}/auth/manage", st.settings.base_url);
+        let session = match cookie {
+            Some(v) => rows::find_session(c, &secrets::hash_token(&v), now())?,
+            None => None,
+        };
+        let Some(username) = session.and_then(|s| s.username) else { return Ok(Err(Outcome::Redirect(manage))) };
+        let Some(user) = rows::find_user(c, &username)? else { return Ok(Err(Outcome::Redirect(manage))) };
+        let Some(patient) = users::patient_of(&user.fhir_user).map(str::to_string) else {
+            return Ok(Err(pages::error_page_outcome(
+                StatusCode::FORBIDDEN,
+                "Only a patient can download a record here",
+                "This sign-in is not a patient's. Clinicians use an app with the right access instead.",
+            )));
+        };
+        let access =
+            crate::fhir::record::patient_access(&username, &patient).map_err(|e| Failure::Internal(e.to_string()))?;
+        let values = crate::fhir::record::whole_record(c, &access, &patient, &st.settings)
+            .map_err(|e| Failure::Internal(e.to_string()))?;
+        let generated = crate::fhir::instant::now().text;
+        let base = st.settings.fhir_base();
+        let outcome = if as_json {
+            let entry: Vec<Value> = values
+                .iter()
+                .map(|v| {
+                    let url = format!(
+                        "{base}/{}/{}",
+                        v["resourceType"].as_str().unwrap_or(""),
+                        v["id"].as_str().unwrap_or("")
+                    );
+                    json!({"fullUrl": url, "resource": v})
+                })
+                .collect();
+            let bundle =
+                json!({"resourceType": "Bundle", "type": "collection", "timestamp": generated, "entry": entry});
+            Outcome::Page(StatusCode::OK, bundle.to_string())
+        } else {
+            let name = values.first().map(crate::pages::record::describe).unwrap_or_default();
+            let json_url = format!("{}/auth/manage/record?format=json", st.settings.base_url);
+            let page = RecordPage {
+                name: &name,
+                generated: generated.get(..16).unwrap_or(&generated),
+                source: &base,
+                total: values.len(),
+                sections: crate::pages::record::sections(&values),
+                json_url: &json_url,
+                back_url: &manage,
+            };
+            pages::page(StatusCode::OK, &page)
+        };
+        Ok(Ok((outcome, values, access)))
+    })
+    .await;
+    let (outcome, values, access) = match result {
+        Ok(Ok(x)) => x,
+        Ok(Err(o)) => return o.respond(),
+        Err(f) => return f.respond(),
+    };
+    let refs = values.iter().map(|v| {
+        format!("{}/{}", v["resourceType"].as_str().unwrap_or_default(), v["id"].as_str().unwrap_or_default())
+    });
+    state
+        .audit()
+        .record(crate::audit::Record {
+            recorded: crate::fhir::instant::now().millis,
+            caller: crate::audit::capture::caller_of(&access),
+            interaction: crate::audit::Interaction::Operation,
+            res_type: Some("Patient".into()),
+            method: "GET".into(),
+            path: req.path().to_string(),
+            status: 200,
+            refs: crate::audit::Refs::collect(refs),
+        })
+        .await;
+    match outcome {
+        Outcome::Page(status, body) if as_json => {
+            let day = crate::fhir::instant::now().text.get(..10).unwrap_or_default().to_string();
+            HttpResponse::build(status)
+                .insert_header((actix_web::http::header::CONTENT_TYPE, "application/fhir+json"))
+                .insert_header((
+                    actix_web::http::header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"health-record-{day}.json\""),
+                ))
+                .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+                .body(body)
+        }
+        o => o.respond(),
+    }
 }

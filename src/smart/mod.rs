@@ -72,6 +72,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/auth/manage", web::get().to(manage::manage))
         .route("/auth/manage/login", web::post().to(manage::manage_login))
         .route("/auth/manage/revoke", web::post().to(manage::manage_revoke))
+        .route("/auth/manage/record", web::get().to(manage::manage_record))
         .route("/auth/manage/activity", web::get().to(activity::activity))
         .route("/smart/launch", web::post().to(launch::create_endpoint))
         .route("/smart/style.json", web::get().to(launch::style));

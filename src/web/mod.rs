@@ -2,6 +2,7 @@
 //! All HTML goes through askama templates (`templates/`), which escape every value.
 
 pub mod activity;
+pub mod record;
 pub mod words;
 
 use actix_web::cookie::{Cookie, SameSite};
@@ -131,6 +132,9 @@ pub struct ManagePage<'a> {
     pub apps: Vec<ConnectedApp>,
     /// Apps without a live grant of this user that used the record (revoked apps, clinicians' apps).
     pub others: Vec<activity::AppActivity>,
+    /// The signed-in user is a patient: offer "Download my record" at `record_url`.
+    pub patient_user: bool,
+    pub record_url: &'a str,
 }
 
 #[derive(Template)]
@@ -186,5 +190,10 @@ pub fn html(status: StatusCode, p: &impl Template) -> HttpResponse {
 
 /// An error page (never a redirect: used before the redirect URI is trusted, and for broken forms).
 pub fn error_page(status: StatusCode, title: &str, message: &str) -> HttpResponse {
-    html(status, &ErrorPage { title, message })
+    error_page_outcome(status, title, message).respond()
+}
+
+/// [`error_page`] as an outcome (for handlers that answer from the database thread).
+pub fn error_page_outcome(status: StatusCode, title: &str, message: &str) -> Outcome {
+    page(status, &ErrorPage { title, message })
 }

@@ -12,6 +12,7 @@ mod formats;
 mod import;
 mod metadata;
 mod operator;
+mod provenance;
 mod search;
 mod security;
 mod security_limits;

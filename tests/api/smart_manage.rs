@@ -207,3 +207,63 @@ fn an_ended_grant_makes_the_app_ask_again() {
     let (consent, _, _) = approve(&app, &client, "launch/patient patient/Patient.rs offline_access");
     assert!(consent.contains("wants to"), "{consent}");
 }
+
+#[test]
+fn a_patient_downloads_their_whole_record_and_sees_it_in_their_history() {
+    let app = TestApp::new();
+    let me = app.create(&patient("Download"));
+    let other = app.create(&patient("Elsewhere"));
+    let doc = app.create(&serde_json::json!({"resourceType": "Practitioner", "name": [{"family": "Carer"}]}));
+    let mut obs = crate::support::observation(&me, "72.5");
+    obs["performer"] = serde_json::json!([{"reference": format!("Practitioner/{doc}")}]);
+    let mine = app.post_json("/Observation", &app.admin(), &obs).expect(201).json()["id"].as_str().unwrap().to_string();
+    let theirs =
+        app.post_json("/Observation", &app.admin(), &crate::support::observation(&other, "80")).expect(201).json();
+    add_user(&app, "pat", &format!("Patient/{me}"));
+
+    // Not signed in: back to the sign-in page.
+    let mut anon = Browser::new();
+    assert_eq!(anon.get(&format!("{}/auth/manage/record", app.base)).status, 303);
+
+    let mut b = Browser::new();
+    let list = signed_in_list(&app, &mut b);
+    assert!(list.contains("/auth/manage/record"), "{list}");
+    let page = b.get(&format!("{}/auth/manage/record", app.base)).expect(200).text();
+    assert!(
+        page.contains("Health record of") && page.contains("Body weight: 72.5 kg") && page.contains("2024-05-01"),
+        "{page}"
+    );
+    assert!(!page.contains("80 kg"), "{page}");
+
+    let file = b.get(&format!("{}/auth/manage/record?format=json", app.base)).expect(200);
+    assert!(file.header("content-disposition").unwrap().starts_with("attachment"));
+    let bundle = file.json();
+    assert_eq!(bundle["type"], "collection");
+    let refs: Vec<String> = bundle["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!("{}/{}", e["resource"]["resourceType"].as_str().unwrap(), e["resource"]["id"].as_str().unwrap())
+        })
+        .collect();
+    for want in [format!("Patient/{me}"), format!("Observation/{mine}"), format!("Practitioner/{doc}")] {
+        assert!(refs.contains(&want), "{want} missing from {refs:?}");
+    }
+    assert!(!refs.iter().any(|r| r.contains(theirs["id"].as_str().unwrap()) || r.contains(&other)), "{refs:?}");
+
+    // The downloads are in the patient's access history.
+    assert!(app.state.audit().flush());
+    let after = b.get(&format!("{}/auth/manage", app.base)).expect(200).text();
+    assert!(after.contains("You, downloading your record") && after.contains("whole health record"), "{after}");
+}
+
+#[test]
+fn only_a_patient_can_download_a_record() {
+    let app = TestApp::new();
+    add_user(&app, "pat", "Practitioner/p1");
+    let mut b = Browser::new();
+    let list = signed_in_list(&app, &mut b);
+    assert!(!list.contains("/auth/manage/record"), "{list}");
+    assert_eq!(b.get(&format!("{}/auth/manage/record?format=json", app.base)).status, 403);
+}
