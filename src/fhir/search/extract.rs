@@ -100,41 +100,9 @@ pub struct CompositeEntry {
     pub parts: Vec<IndexEntry>,
 }
 
-/// All R4 resource types (for recognising `Type/id` in references).
-#[rustfmt::skip]
-pub const R4_RESOURCE_TYPES: &[&str] = &[
-    "Account", "ActivityDefinition", "AdverseEvent", "AllergyIntolerance", "Appointment", "AppointmentResponse",
-    "AuditEvent", "Basic", "Binary", "BiologicallyDerivedProduct", "BodyStructure", "Bundle", "CapabilityStatement",
-    "CarePlan", "CareTeam", "CatalogEntry", "ChargeItem", "ChargeItemDefinition", "Claim", "ClaimResponse",
-    "ClinicalImpression", "CodeSystem", "Communication", "CommunicationRequest", "CompartmentDefinition",
-    "Composition", "ConceptMap", "Condition", "Consent", "Contract", "Coverage", "CoverageEligibilityRequest",
-    "CoverageEligibilityResponse", "DetectedIssue", "Device", "DeviceDefinition", "DeviceMetric", "DeviceRequest",
-    "DeviceUseStatement", "DiagnosticReport", "DocumentManifest", "DocumentReference", "EffectEvidenceSynthesis",
-    "Encounter", "Endpoint", "EnrollmentRequest", "EnrollmentResponse", "EpisodeOfCare", "EventDefinition",
-    "Evidence", "EvidenceVariable", "ExampleScenario", "ExplanationOfBenefit", "FamilyMemberHistory", "Flag",
-    "Goal", "GraphDefinition", "Group", "GuidanceResponse", "HealthcareService", "ImagingStudy", "Immunization",
-    "ImmunizationEvaluation", "ImmunizationRecommendation", "ImplementationGuide", "InsurancePlan", "Invoice",
-    "Library", "Linkage", "List", "Location", "Measure", "MeasureReport", "Media", "Medication",
-    "MedicationAdministration", "MedicationDispense", "MedicationKnowledge", "MedicationRequest",
-    "MedicationStatement", "MedicinalProduct", "MedicinalProductAuthorization", "MedicinalProductContraindication",
-    "MedicinalProductIndication", "MedicinalProductIngredient", "MedicinalProductInteraction",
-    "MedicinalProductManufactured", "MedicinalProductPackaged", "MedicinalProductPharmaceutical",
-    "MedicinalProductUndesirableEffect", "MessageDefinition", "MessageHeader", "MolecularSequence", "NamingSystem",
-    "NutritionOrder", "Observation", "ObservationDefinition", "OperationDefinition", "OperationOutcome",
-    "Organization", "OrganizationAffiliation", "Parameters", "Patient", "PaymentNotice", "PaymentReconciliation",
-    "Person", "PlanDefinition", "Practitioner", "PractitionerRole", "Procedure", "Provenance", "Questionnaire",
-    "QuestionnaireResponse", "RelatedPerson", "RequestGroup", "ResearchDefinition", "ResearchElementDefinition",
-    "ResearchStudy", "ResearchSubject", "RiskAssessment", "RiskEvidenceSynthesis", "Schedule", "SearchParameter",
-    "ServiceRequest", "Slot", "Specimen", "SpecimenDefinition", "StructureDefinition", "StructureMap",
-    "Subscription", "Substance", "SubstanceNucleicAcid", "SubstancePolymer", "SubstanceProtein",
-    "SubstanceReferenceInformation", "SubstanceSourceMaterial", "SubstanceSpecification", "SupplyDelivery",
-    "SupplyRequest", "Task", "TerminologyCapabilities", "TestReport", "TestScript", "ValueSet",
-    "VerificationResult", "VisionPrescription",
-];
-
-/// Is `t` an R4 resource type name?
+/// Is `t` an R4 resource type name (for recognising `Type/id` in references)?
 pub fn is_resource_type(t: &str) -> bool {
-    R4_RESOURCE_TYPES.binary_search(&t).is_ok()
+    crate::fhir::types::is_r4_type(t)
 }
 
 fn is_fhir_id(s: &str) -> bool {
@@ -185,7 +153,7 @@ pub fn extract_with(registry: &Registry, resource: &Value) -> Vec<IndexEntry> {
     };
     let mut out = Vec::new();
     for p in registry.params_slice(rt) {
-        if matches!(p.kind, ParamType::Composite | ParamType::Special) {
+        if matches!(p.kind, ParamType::Composite | ParamType::Special) || !p.is_indexed() {
             continue;
         }
         let Some(expr) = &p.expression else { continue };
@@ -549,10 +517,11 @@ mod tests {
 
     #[test]
     fn resource_types_sorted() {
-        assert!(R4_RESOURCE_TYPES.windows(2).all(|w| w[0] < w[1]));
         for t in crate::fhir::types::SUPPORTED_TYPES {
             assert!(is_resource_type(t), "{t}");
         }
+        assert!(is_resource_type("Parameters"));
+        assert_eq!(split_reference("Parameters/p1"), Some(("Parameters", "p1")));
     }
 
     #[test]
