@@ -15,8 +15,8 @@ pub fn is_compartment_type(res_type: &str) -> bool {
 /// scopes of practitioners and `system/` scopes do. Every other type outside the compartment is shared
 /// reference data (definitions, directories, catalogues), readable with any scope for the type.
 pub const UNATTRIBUTED_TYPES: &[&str] = &[
-    "BiologicallyDerivedProduct",
     "Binary",
+    "BiologicallyDerivedProduct",
     "Bundle",
     "EnrollmentResponse",
     "Linkage",

@@ -265,6 +265,14 @@ impl Registry {
                     .and_then(Value::as_str)
                     .unwrap_or(general_description)
                     .to_string();
+                // `X.where(resolve() is Patient)` can only ever point at a Patient, whatever the definition's
+                // target list says (R4 lists Group too for `Observation.patient`): chains need no type.
+                let targets = match expression.as_ref().and_then(resolve_is_types) {
+                    Some(only) if kind == ParamType::Reference => {
+                        targets.iter().filter(|x| only.contains(x)).cloned().collect::<Vec<String>>()
+                    }
+                    _ => targets.clone(),
+                };
                 let sp = SearchParam {
                     code: code.to_string(),
                     url: url.to_string(),
@@ -272,7 +280,7 @@ impl Registry {
                     description,
                     expression,
                     expression_text,
-                    targets: targets.clone(),
+                    targets,
                     targets_any_type,
                     components: components.clone(),
                     composite_parts: composite_parts.clone(),
@@ -402,6 +410,26 @@ fn expression_check(resource_type: &str, kind: ParamType, e: &Expr, parts: &[Com
         }
     }
     check
+}
+
+/// The types an expression is limited to when every union branch ends in `.where(resolve() is T)`
+/// (`Observation.subject.where(resolve() is Patient)` → `[Patient]`); `None` otherwise.
+fn resolve_is_types(e: &Expr) -> Option<Vec<String>> {
+    let branches: Vec<&Expr> = match e {
+        Expr::Union(parts) => parts.iter().collect(),
+        other => vec![other],
+    };
+    let mut out = Vec::new();
+    for b in branches {
+        match b {
+            Expr::Where(_, c) => match c.as_ref() {
+                Expr::ResolveIs(inner, t) if **inner == Expr::This => out.push(t.clone()),
+                _ => return None,
+            },
+            _ => return None,
+        }
+    }
+    Some(out)
 }
 
 /// Split an expression at its top-level `|` (not inside parentheses, brackets or quotes).
@@ -539,7 +567,7 @@ mod tests {
             Some((
                 ParamType::Reference,
                 "Observation.subject.where(resolve() is Patient)",
-                vec!["Group".to_string(), "Patient".to_string()]
+                vec!["Patient".to_string()]
             ))
         );
         for t in SUPPORTED_TYPES {
@@ -548,6 +576,8 @@ mod tests {
             }
             assert!(r.get(t, "_content").is_none());
         }
+        // R4 lists Group as a target of `subject` and of `patient`; only `subject` can be one.
+        assert_eq!(r.get("Observation", "subject").map(|p| p.targets.len() > 1), Some(true));
         assert_eq!(r.get("Observation", "_lastUpdated").map(|p| p.kind), Some(ParamType::Date));
         assert_eq!(r.get("Patient", "birthdate").map(|p| p.expression_text.as_str()), Some("Patient.birthDate"));
         assert_eq!(
