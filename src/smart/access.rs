@@ -55,7 +55,7 @@ impl AccessContext {
             crate::fhir::compartment::decision(resource_type) == crate::fhir::compartment::Decision::Unattributed;
         let allowed = self.scopes.resources.iter().any(|r| {
             r.covers(resource_type, interaction)
-                && !(unattributed && !matches!(self.scope_patient(r), PatientLimit::Any))
+                && (!unattributed || matches!(self.scope_patient(r), PatientLimit::Any))
         });
         if allowed {
             Ok(())
