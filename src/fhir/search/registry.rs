@@ -556,6 +556,21 @@ mod tests {
         let date = r.get("Procedure", "date").map(|p| (p.is_searchable(), p.never_matched.clone()));
         assert_eq!(date, Some((true, vec!["Age".to_string(), "Range".to_string(), "string".to_string()])));
         assert_eq!(r.get("Observation", "code").map(|p| p.never_matched.is_empty()), Some(true));
+        // Every served type has search parameters: the Resource-level ones (`_id`, `_lastUpdated`, …)
+        // and its own, except these, for which R4 defines none.
+        let only_resource_level: Vec<&str> = SUPPORTED_TYPES
+            .iter()
+            .copied()
+            .filter(|t| !r.params_for(t).iter().any(|p| p.is_searchable() && !p.code.starts_with('_')))
+            .collect();
+        assert_eq!(
+            only_resource_level,
+            [
+                "Binary", "BiologicallyDerivedProduct", "CatalogEntry", "MedicinalProductIngredient",
+                "MedicinalProductManufactured", "ObservationDefinition", "OperationOutcome", "SubstanceNucleicAcid",
+                "SubstancePolymer", "SubstanceProtein", "SubstanceReferenceInformation", "SubstanceSourceMaterial",
+            ]
+        );
     }
 
     #[test]
