@@ -7,8 +7,21 @@ use super::search::registry::{ParamType, Registry};
 use super::types::SUPPORTED_TYPES;
 
 pub fn capability_statement(base_url: &str, fhir_base: &str) -> Value {
+    let resources = resources().clone();
+    statement(base_url, fhir_base, resources)
+}
+
+/// The `rest.resource` entries: the same for every request (they depend on the registry only), so made
+/// once — with every R4 type served, the `searchRevInclude` lists take a cross-product of all types'
+/// reference parameters.
+fn resources() -> &'static Vec<Value> {
+    static RESOURCES: std::sync::OnceLock<Vec<Value>> = std::sync::OnceLock::new();
+    RESOURCES.get_or_init(make_resources)
+}
+
+fn make_resources() -> Vec<Value> {
     let registry = Registry::global();
-    let resources: Vec<Value> = SUPPORTED_TYPES
+    SUPPORTED_TYPES
         .iter()
         .map(|t| {
             if *t == "AuditEvent" {
@@ -66,7 +79,10 @@ pub fn capability_statement(base_url: &str, fhir_base: &str) -> Value {
             }
             r
         })
-        .collect();
+        .collect()
+}
+
+fn statement(base_url: &str, fhir_base: &str, resources: Vec<Value>) -> Value {
     json!({
         "resourceType": "CapabilityStatement",
         "status": "active",

@@ -838,7 +838,12 @@ mod tests {
                     entries_for(p.kind, &p.code, &item, &mut out);
                     rows += out.len();
                     if out.is_empty() && !nothing_to_index(p, &item) {
-                        problems.push(format!("{}: {rt}.{} reached {} and indexed nothing", f.display(), p.code, item.value));
+                        problems.push(format!(
+                            "{}: {rt}.{} reached {} and indexed nothing",
+                            f.display(),
+                            p.code,
+                            item.value
+                        ));
                     }
                 }
             }

@@ -566,9 +566,18 @@ mod tests {
         assert_eq!(
             only_resource_level,
             [
-                "Binary", "BiologicallyDerivedProduct", "CatalogEntry", "MedicinalProductIngredient",
-                "MedicinalProductManufactured", "ObservationDefinition", "OperationOutcome", "SubstanceNucleicAcid",
-                "SubstancePolymer", "SubstanceProtein", "SubstanceReferenceInformation", "SubstanceSourceMaterial",
+                "Binary",
+                "BiologicallyDerivedProduct",
+                "CatalogEntry",
+                "MedicinalProductIngredient",
+                "MedicinalProductManufactured",
+                "ObservationDefinition",
+                "OperationOutcome",
+                "SubstanceNucleicAcid",
+                "SubstancePolymer",
+                "SubstanceProtein",
+                "SubstanceReferenceInformation",
+                "SubstanceSourceMaterial",
             ]
         );
     }
