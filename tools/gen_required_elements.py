@@ -2,47 +2,106 @@
 """Writes conformance/required-elements.json: for each served resource type, its mandatory top-level
 elements (min >= 1), used to keep results valid under _summary=text and _elements.
 
-1..1 elements come from fhirbolt-model's generated R4 structs (fields that are neither Option nor Vec);
-fhirbolt does not distinguish 0..* from 1..*, so the 1..* elements of the served types are listed below
-from the R4 specification. Choice elements are written as `name[x]`.
+Derived from the official R4 StructureDefinitions (shared/data/r4-definitions/profiles-resources.json): every
+top-level element of the type's snapshot with `min` >= 1, whether 1..1 or 1..* (nothing is typed by hand).
+Choice elements are written as `name[x]`. The served types are read from src/fhir/types_generated.rs
+(tools/gen_types.py).
+
+When fhirbolt-model 0.4.0's source is in the cargo registry, the script also checks that every element
+fhirbolt models as required (a field that is neither Option nor Vec) is in the list, and fails if not.
+
+Usage: python3 tools/gen_required_elements.py [--definitions DIR] [--model FHIRBOLT_MODEL_R4_RESOURCES_DIR]
 """
-import glob, json, os, re, sys
+import argparse
+import glob
+import json
+import os
+import re
+import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MODEL = sys.argv[1] if len(sys.argv) > 1 else (glob.glob(os.path.expanduser(
-    "~/.cargo/registry/src/*/fhirbolt-model-0.4.0/src/generated/r4/resources")) or [""])[0]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gen_types  # noqa: E402  (sibling script: the served types)
 
-# 1..* top-level elements of the served types (R4 4.0.1 StructureDefinitions).
-ONE_OR_MORE = {
-    "Appointment": ["participant"], "AuditEvent": ["agent"], "Claim": ["insurance"], "Coverage": ["payor"],
-    "DocumentReference": ["content"], "Endpoint": ["payloadType"], "ExplanationOfBenefit": ["insurance"],
-    "Provenance": ["target", "agent"], "Schedule": ["actor"],
-}
+ROOT = gen_types.ROOT
+
 
 def camel(snake):
     parts = snake.split("_")
     return parts[0] + "".join(p[:1].upper() + p[1:] for p in parts[1:])
 
-types_rs = open(os.path.join(ROOT, "src/fhir/types.rs")).read()
-served = re.findall(r'^\s+"([A-Za-z]+)",$', types_rs, re.M)
-out = {}
-for t in served:
-    path = os.path.join(MODEL, re.sub(r"(?<!^)(?=[A-Z])", "_", t).lower() + ".rs")
-    src = open(path).read()
-    m = re.search(r"pub struct %s \{(.*?)\n\}" % t, src, re.S)
-    if not m:
-        sys.exit("no struct %s in %s" % (t, path))
-    required = []
-    for name, ty in re.findall(r"pub r#(\w+): ([^\n]+),", m.group(1)):
-        if ty.startswith("Option<") or ty.startswith("Vec<"):
+
+def from_definitions(definitions, served):
+    with open(os.path.join(definitions, "profiles-resources.json"), encoding="utf-8") as f:
+        bundle = json.load(f)
+    out = {}
+    for entry in bundle.get("entry", []):
+        r = entry.get("resource", {})
+        if r.get("resourceType") != "StructureDefinition" or r.get("derivation") != "specialization":
             continue
-        json_name = camel(name)
-        enum_name = t + json_name[:1].upper() + json_name[1:]
-        is_choice = ty.strip() == enum_name and ("pub enum %s " % enum_name) in src
-        required.append(json_name + "[x]" if is_choice else json_name)
-    out[t] = sorted(set(required + ONE_OR_MORE.get(t, [])))
-header = {"source": "fhirbolt-model 0.4.0 (R4 4.0.1) and the R4 specification", "license": "CC0-1.0"}
-with open(os.path.join(ROOT, "conformance/required-elements.json"), "w") as f:
-    json.dump({"header": header, "required": out}, f, indent=1, sort_keys=True)
-    f.write("\n")
-print("wrote %d types" % len(out))
+        if r.get("fhirVersion") != gen_types.FHIR_VERSION or r.get("type") not in served:
+            continue
+        t = r["type"]
+        required = []
+        for el in r.get("snapshot", {}).get("element", []):
+            path = el.get("path", "")
+            parts = path.split(".")
+            if len(parts) != 2 or parts[0] != t:
+                continue
+            if int(el.get("min", 0)) >= 1:
+                required.append(parts[1])  # choice elements keep their `[x]`
+        out[t] = sorted(set(required))
+    missing = sorted(set(served) - set(out))
+    if missing:
+        sys.exit("no StructureDefinition for: " + ", ".join(missing))
+    return out
+
+
+def check_against_fhirbolt(model_dir, required):
+    """Every non-optional fhirbolt field must be required by the definitions."""
+    problems = []
+    for t, elems in required.items():
+        path = os.path.join(model_dir, re.sub(r"(?<!^)(?=[A-Z])", "_", t).lower() + ".rs")
+        if not os.path.exists(path):
+            problems.append("%s: no %s" % (t, path))
+            continue
+        src = open(path, encoding="utf-8").read()
+        m = re.search(r"pub struct %s \{(.*?)\n\}" % t, src, re.S)
+        if not m:
+            problems.append("no struct %s in %s" % (t, path))
+            continue
+        for name, ty in re.findall(r"pub r#(\w+): ([^\n]+),", m.group(1)):
+            if ty.startswith("Option<") or ty.startswith("Vec<"):
+                continue
+            json_name = camel(name)
+            enum_name = t + json_name[:1].upper() + json_name[1:]
+            is_choice = ty.strip() == enum_name and ("pub enum %s " % enum_name) in src
+            e = json_name + "[x]" if is_choice else json_name
+            if e not in elems:
+                problems.append("%s.%s: required in fhirbolt, not min >= 1 in the definitions" % (t, e))
+    return problems
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--definitions", default=gen_types.DEFAULT_DEFS)
+    ap.add_argument("--model", default=(glob.glob(os.path.expanduser(
+        "~/.cargo/registry/src/*/fhirbolt-model-0.4.0/src/generated/r4/resources")) or [""])[0])
+    args = ap.parse_args()
+    served = gen_types.served_types(ROOT)
+    required = from_definitions(args.definitions, set(served))
+    if args.model and os.path.isdir(args.model):
+        problems = check_against_fhirbolt(args.model, required)
+        if problems:
+            sys.exit("\n".join(problems))
+    else:
+        print("fhirbolt-model source not found: cross-check skipped", file=sys.stderr)
+    header = {"source": "HL7 FHIR R4 (4.0.1) StructureDefinitions (profiles-resources.json): top-level elements "
+                        "with min >= 1; generated by tools/gen_required_elements.py", "license": "CC0-1.0"}
+    with open(os.path.join(ROOT, "conformance", "required-elements.json"), "w", encoding="utf-8") as f:
+        json.dump({"header": header, "required": required}, f, indent=1, sort_keys=True)
+        f.write("\n")
+    print("wrote %d types" % len(required))
+
+
+if __name__ == "__main__":
+    main()

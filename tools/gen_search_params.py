@@ -9,8 +9,14 @@ and writes:
                                        resource: base Resource/DomainResource), slimmed
   conformance/compartment-patient.json for each served type, the params that put it in a Patient compartment
 
-The served types are read from src/fhir/types.rs (SUPPORTED_TYPES). Output is deterministic (sorted keys and
-lists, fixed indentation), so re-running on the same input gives the same bytes.
+The served types are read from src/fhir/types_generated.rs (SUPPORTED_TYPES, written by tools/gen_types.py).
+Output is deterministic (sorted keys and lists, fixed indentation), so re-running on the same input gives the
+same bytes.
+
+A reference parameter whose official target list names every R4 resource type (Provenance.target, List.item,
+Composition.entry, Library.depends-on, ...) is written with "targetAnyType": true instead of the list: it can
+point at anything, so it does not make a type part of the Patient compartment (see src/fhir/search/registry.rs
+and docs/compartments.md); the registry expands it to the served types for chaining and includes.
 
 Usage: python3 tools/gen_search_params.py [--definitions DIR] [--out DIR]
 """
@@ -31,13 +37,8 @@ SOURCE_NOTE = (
 LICENSE = "CC0-1.0"
 
 
-def served_types(types_rs):
-    with open(types_rs, encoding="utf-8") as f:
-        text = f.read()
-    m = re.search(r"SUPPORTED_TYPES\s*:\s*&\[&str\]\s*=\s*&\[(.*?)\];", text, re.S)
-    if not m:
-        sys.exit("cannot find SUPPORTED_TYPES in " + types_rs)
-    return sorted(re.findall(r'"([A-Za-z]+)"', m.group(1)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gen_types  # noqa: E402  (sibling script: the served types and the R4 type list)
 
 
 def first_sentence(text):
@@ -65,8 +66,10 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "conformance"))
     args = ap.parse_args()
 
-    served = served_types(os.path.join(ROOT, "src", "fhir", "types.rs"))
+    served = gen_types.served_types(ROOT)
     served_set = set(served)
+    all_r4 = set(gen_types.r4_resource_types(args.definitions))
+    any_type = all_r4 - set(gen_types.OPERATION_PAYLOAD_TYPES)
 
     with open(os.path.join(args.definitions, "search-parameters.json"), encoding="utf-8") as f:
         bundle = json.load(f)
@@ -87,8 +90,10 @@ def main():
         if "expression" in r:
             p["expression"] = r["expression"]
         if "target" in r:
-            targets = sorted(t for t in r["target"] if t in served_set)
-            p["target"] = targets
+            if any_type <= set(r["target"]):
+                p["targetAnyType"] = True
+            else:
+                p["target"] = sorted(t for t in r["target"] if t in served_set)
         for key in ("multipleOr", "multipleAnd"):
             if key in r:
                 p[key] = r[key]

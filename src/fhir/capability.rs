@@ -48,14 +48,22 @@ fn us_core_declarations(resource_type: &str, r: &mut Value) {
     }
 }
 
-/// Whether a parameter of this type can be searched (composite and special ones are not yet).
-pub fn searchable(t: ParamType) -> bool {
-    !matches!(t, ParamType::Composite | ParamType::Special)
+pub fn capability_statement(base_url: &str, fhir_base: &str) -> Value {
+    let resources = resources().clone();
+    statement(base_url, fhir_base, resources)
 }
 
-pub fn capability_statement(base_url: &str, fhir_base: &str) -> Value {
+/// The `rest.resource` entries: the same for every request (they depend on the registry only), so made
+/// once — with every R4 type served, the `searchRevInclude` lists take a cross-product of all types'
+/// reference parameters.
+fn resources() -> &'static Vec<Value> {
+    static RESOURCES: std::sync::OnceLock<Vec<Value>> = std::sync::OnceLock::new();
+    RESOURCES.get_or_init(make_resources)
+}
+
+fn make_resources() -> Vec<Value> {
     let registry = Registry::global();
-    let resources: Vec<Value> = SUPPORTED_TYPES
+    SUPPORTED_TYPES
         .iter()
         .map(|t| {
             if *t == "AuditEvent" {
@@ -64,13 +72,13 @@ pub fn capability_statement(base_url: &str, fhir_base: &str) -> Value {
             let params: Vec<Value> = registry
                 .params_for(t)
                 .into_iter()
-                .filter(|p| searchable(p.kind))
+                .filter(|p| p.is_searchable())
                 .map(|p| json!({"name": p.code, "definition": p.url, "type": p.kind.as_code()}))
                 .collect();
             let includes: Vec<String> = registry
                 .params_for(t)
                 .into_iter()
-                .filter(|p| p.kind == ParamType::Reference)
+                .filter(|p| p.kind == ParamType::Reference && p.is_indexed())
                 .map(|p| format!("{t}:{}", p.code))
                 .collect();
             let revincludes: Vec<String> = SUPPORTED_TYPES
@@ -80,7 +88,9 @@ pub fn capability_statement(base_url: &str, fhir_base: &str) -> Value {
                     registry
                         .params_for(source)
                         .into_iter()
-                        .filter(|p| p.kind == ParamType::Reference && p.targets.iter().any(|x| x == t))
+                        .filter(|p| {
+                            p.kind == ParamType::Reference && p.is_indexed() && p.targets.iter().any(|x| x == t)
+                        })
                         .map(move |p| format!("{source}:{}", p.code))
                 })
                 .collect();
@@ -113,7 +123,10 @@ pub fn capability_statement(base_url: &str, fhir_base: &str) -> Value {
             }
             r
         })
-        .collect();
+        .collect()
+}
+
+fn statement(base_url: &str, fhir_base: &str, resources: Vec<Value>) -> Value {
     json!({
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -176,14 +189,38 @@ pub fn search_parameters_markdown() -> String {
             }
             continue;
         }
+        let params: Vec<_> =
+            registry.params_for(t).into_iter().filter(|p| p.is_searchable() && !p.code.starts_with('_')).collect();
+        if params.is_empty() {
+            out.push_str(&format!("\n## {t}\n\nOnly the parameters every type takes.\n"));
+            continue;
+        }
         out.push_str(&format!("\n## {t}\n\n| parameter | type | expression |\n|---|---|---|\n"));
-        for p in registry.params_for(t).into_iter().filter(|p| searchable(p.kind) && !p.code.starts_with('_')) {
+        for p in params {
+            let note = if p.never_matched.is_empty() {
+                String::new()
+            } else {
+                format!(" (its {} values are not indexed: never matched)", p.never_matched.join(", "))
+            };
             out.push_str(&format!(
-                "| `{}` | {} | `{}` |\n",
+                "| `{}` | {} | `{}`{note} |\n",
                 p.code,
                 p.kind.as_code(),
                 p.expression_text.replace('|', "\\|")
             ));
+        }
+    }
+    out.push_str(
+        "\n## Not served\n\nOfficial parameters whose expression write-time extraction cannot evaluate correctly \
+         (checked against the R4 element types when the registry loads): they are not indexed, not in `/metadata`, \
+         and a search with one is 400. Composite and special parameters (e.g. `code-value-quantity`, \
+         `Location?near`) are not served either.\n\n| type | parameter | why |\n|---|---|---|\n",
+    );
+    for t in SUPPORTED_TYPES {
+        for p in registry.params_for(t) {
+            if let (Some(why), false) = (&p.problem, matches!(p.kind, ParamType::Composite | ParamType::Special)) {
+                out.push_str(&format!("| {t} | `{}` | {} |\n", p.code, why.replace('|', "\\|")));
+            }
         }
     }
     out

@@ -13,9 +13,11 @@
 //! A patient's compartment is every resource that names the patient in a patient-typed reference
 //! search parameter (R4's CompartmentDefinition plus those, see `Registry::patient_compartment_params`).
 //! Types with no such parameter (Practitioner, Organization, Location, Medication, …) are shared data:
-//! readable with any scope for the type, but never changed through a patient-bound scope.
+//! readable with any scope for the type, but never changed through a patient-bound scope — except the
+//! few that can hold a patient's data no parameter attributes (`compartment::UNATTRIBUTED_TYPES`: a
+//! stored Bundle or Binary, messages, …), which a patient-bound scope does not reach at all.
 
-use super::compartment::is_compartment_type;
+use super::compartment::{decision, is_compartment_type, Decision};
 use super::search::memory;
 use super::search::query::parse_param;
 use crate::error::ApiError;
@@ -53,6 +55,13 @@ pub fn reach(access: &AccessContext, res_type: &str, interaction: Interaction) -
             (PatientLimit::Only(p), true) => Some(p.clone()),
             // A patient scope without a patient reaches no patient's data.
             (PatientLimit::NoPatient, true) => continue,
+            // Data no parameter attributes to a patient (a stored Bundle, a Binary, …): not through a
+            // patient-bound scope, which could otherwise read other patients' documents.
+            (PatientLimit::Only(_) | PatientLimit::NoPatient, false)
+                if decision(res_type) == Decision::Unattributed =>
+            {
+                continue
+            }
             _ => None,
         };
         let mut filter = Vec::with_capacity(scope.filter.len());

@@ -434,7 +434,16 @@ pub fn update(
     };
     if !visible {
         // A patient-bound token cannot tell a free id from a deleted one or someone else's: it gets
-        // one answer for all of them.
+        // one answer for all of them. That includes the types such a token does not reach at all
+        // (compartment::UNATTRIBUTED_TYPES), whose scopes exist but do not count for it.
+        let scoped =
+            access.scopes.allows(res_type, Interaction::Update) || access.scopes.allows(res_type, Interaction::Create);
+        if scoped
+            && access.require(res_type, Interaction::Update).is_err()
+            && access.require(res_type, Interaction::Create).is_err()
+        {
+            return Err(crate::smart::access::forbidden(res_type, Interaction::Update));
+        }
         if guard::patient_bound(access, res_type, Interaction::Update)?
             || guard::patient_bound(access, res_type, Interaction::Create)?
         {

@@ -47,6 +47,11 @@ const MAX_DEPTH: usize = 64;
 /// ("date", "HumanName", "Patient.contact", "Resource"), with a "[]" suffix when it repeats.
 type Table = HashMap<String, HashMap<String, String>>;
 
+/// The embedded R4 element types (`conformance/element-types.json`); `None` only with a broken build.
+pub(crate) fn element_types() -> Option<&'static Table> {
+    table()
+}
+
 fn table() -> Option<&'static Table> {
     static TABLE: OnceLock<Option<Table>> = OnceLock::new();
     let init = || {

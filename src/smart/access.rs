@@ -45,8 +45,19 @@ pub struct AccessContext {
 
 impl AccessContext {
     /// Checks the type-level permission; a type not granted is 403 (never an empty 200).
+    ///
+    /// A patient-bound scope (see [`AccessContext::scope_patient`]) does not count for the types that
+    /// can hold a patient's data no parameter attributes (`fhir::compartment::UNATTRIBUTED_TYPES`: a
+    /// stored Bundle, a Binary, …), as in `fhir::guard::reach`: for such a token they are forbidden
+    /// whatever the id, so "someone else's" and "no such id" answer alike.
     pub fn require(&self, resource_type: &str, interaction: Interaction) -> Result<(), ApiError> {
-        if self.scopes.allows(resource_type, interaction) {
+        let unattributed =
+            crate::fhir::compartment::decision(resource_type) == crate::fhir::compartment::Decision::Unattributed;
+        let allowed = self.scopes.resources.iter().any(|r| {
+            r.covers(resource_type, interaction)
+                && (!unattributed || matches!(self.scope_patient(r), PatientLimit::Any))
+        });
+        if allowed {
             Ok(())
         } else {
             Err(forbidden(resource_type, interaction))

@@ -44,43 +44,177 @@ pub fn line(row: &AuditRow, yours: bool, now_ms: i64) -> ActivityLine {
     }
 }
 
+/// One record of each served type, with its article, for single writes ("Added a measurement"). Every
+/// served type has its words (a test checks it); `Patient` reads as the owner's personal details.
+#[rustfmt::skip]
+const SINGULAR: &[(&str, &str)] = &[
+    ("Account", "a billing account"),
+    ("ActivityDefinition", "a care activity definition"),
+    ("AdverseEvent", "a harmful event or side effect"),
+    ("AllergyIntolerance", "an allergy"),
+    ("Appointment", "an appointment"),
+    ("AppointmentResponse", "an appointment reply"),
+    ("AuditEvent", "an access history entry"),
+    ("Basic", "another health record"),
+    ("Binary", "a stored file"),
+    ("BiologicallyDerivedProduct", "a blood, tissue or cell product"),
+    ("BodyStructure", "a body site description"),
+    ("Bundle", "a collection of records"),
+    ("CapabilityStatement", "a description of a health system's features"),
+    ("CarePlan", "a care plan"),
+    ("CareTeam", "a care team"),
+    ("CatalogEntry", "a catalogue entry"),
+    ("ChargeItem", "a charge for care"),
+    ("ChargeItemDefinition", "a price list"),
+    ("Claim", "an insurance claim"),
+    ("ClaimResponse", "an insurance claim decision"),
+    ("ClinicalImpression", "a clinical assessment"),
+    ("CodeSystem", "a medical code list"),
+    ("Communication", "a message about the care"),
+    ("CommunicationRequest", "a request to send a message"),
+    ("CompartmentDefinition", "a record grouping rule"),
+    ("Composition", "a clinical document"),
+    ("ConceptMap", "a code translation table"),
+    ("Condition", "a health problem"),
+    ("Consent", "a consent or privacy choice"),
+    ("Contract", "a contract"),
+    ("Coverage", "insurance coverage"),
+    ("CoverageEligibilityRequest", "an insurance eligibility check"),
+    ("CoverageEligibilityResponse", "an insurance eligibility answer"),
+    ("DetectedIssue", "a safety warning"),
+    ("Device", "a medical device"),
+    ("DeviceDefinition", "a medical device description"),
+    ("DeviceMetric", "a device measurement setting"),
+    ("DeviceRequest", "an order for medical equipment"),
+    ("DeviceUseStatement", "a note of a medical device in use"),
+    ("DiagnosticReport", "a test report"),
+    ("DocumentManifest", "a document set"),
+    ("DocumentReference", "a document"),
+    ("EffectEvidenceSynthesis", "a research evidence summary"),
+    ("Encounter", "a visit"),
+    ("Endpoint", "a health system's connection details"),
+    ("EnrollmentRequest", "an insurance enrollment request"),
+    ("EnrollmentResponse", "an insurance enrollment answer"),
+    ("EpisodeOfCare", "an episode of care"),
+    ("EventDefinition", "a care event definition"),
+    ("Evidence", "a piece of research evidence"),
+    ("EvidenceVariable", "a research evidence variable"),
+    ("ExampleScenario", "an example scenario"),
+    ("ExplanationOfBenefit", "an insurance statement"),
+    ("FamilyMemberHistory", "a family health history entry"),
+    ("Flag", "an alert on the record"),
+    ("Goal", "a health goal"),
+    ("GraphDefinition", "a record link rule"),
+    ("Group", "a group"),
+    ("GuidanceResponse", "care advice from decision support"),
+    ("HealthcareService", "a health service"),
+    ("ImagingStudy", "a scan or X-ray"),
+    ("Immunization", "a vaccination"),
+    ("ImmunizationEvaluation", "a vaccination check"),
+    ("ImmunizationRecommendation", "a vaccination recommendation"),
+    ("ImplementationGuide", "a health data standards guide"),
+    ("InsurancePlan", "an insurance plan description"),
+    ("Invoice", "an invoice"),
+    ("Library", "a medical knowledge library"),
+    ("Linkage", "a link between copies of a record"),
+    ("List", "a list"),
+    ("Location", "a care location"),
+    ("Measure", "a quality measure definition"),
+    ("MeasureReport", "a quality measure report"),
+    ("Media", "a photo, video or recording"),
+    ("Medication", "medicine details"),
+    ("MedicationAdministration", "a medicine given"),
+    ("MedicationDispense", "a medicine handed out by a pharmacy"),
+    ("MedicationKnowledge", "medicine information"),
+    ("MedicationRequest", "a prescription"),
+    ("MedicationStatement", "a medicine"),
+    ("MedicinalProduct", "medicine product details"),
+    ("MedicinalProductAuthorization", "a medicine licence"),
+    ("MedicinalProductContraindication", "a medicine warning"),
+    ("MedicinalProductIndication", "what a medicine is for"),
+    ("MedicinalProductIngredient", "a medicine ingredient"),
+    ("MedicinalProductInteraction", "a medicine interaction"),
+    ("MedicinalProductManufactured", "manufactured medicine details"),
+    ("MedicinalProductPackaged", "medicine packaging details"),
+    ("MedicinalProductPharmaceutical", "a medicine dose form"),
+    ("MedicinalProductUndesirableEffect", "a known medicine side effect"),
+    ("MessageDefinition", "a message definition"),
+    ("MessageHeader", "a message between health systems"),
+    ("MolecularSequence", "a genetic sequence"),
+    ("NamingSystem", "an identifier system"),
+    ("NutritionOrder", "a diet or nutrition order"),
+    ("Observation", "a measurement"),
+    ("ObservationDefinition", "a test definition"),
+    ("OperationDefinition", "a health system operation definition"),
+    ("OperationOutcome", "a processing result"),
+    ("Organization", "a care organization"),
+    ("OrganizationAffiliation", "a link between care organizations"),
+    ("PaymentNotice", "a payment notice"),
+    ("PaymentReconciliation", "a payment statement"),
+    ("Person", "a linked personal record"),
+    ("PlanDefinition", "a care guideline or protocol"),
+    ("Practitioner", "a doctor's or nurse's details"),
+    ("PractitionerRole", "a doctor's or nurse's role"),
+    ("Procedure", "a procedure"),
+    ("Provenance", "a record history entry"),
+    ("Questionnaire", "a questionnaire or form"),
+    ("QuestionnaireResponse", "questionnaire answers"),
+    ("RelatedPerson", "a family member or other contact"),
+    ("RequestGroup", "a set of care orders"),
+    ("ResearchDefinition", "a research question definition"),
+    ("ResearchElementDefinition", "a research population definition"),
+    ("ResearchStudy", "a research study"),
+    ("ResearchSubject", "a research study participation"),
+    ("RiskAssessment", "a risk assessment"),
+    ("RiskEvidenceSynthesis", "a research risk summary"),
+    ("Schedule", "an appointment calendar"),
+    ("SearchParameter", "a search definition"),
+    ("ServiceRequest", "an order or referral"),
+    ("Slot", "an appointment time"),
+    ("Specimen", "a sample"),
+    ("SpecimenDefinition", "a sample requirement"),
+    ("StructureDefinition", "a record format definition"),
+    ("StructureMap", "a record conversion rule"),
+    ("Subscription", "a notification subscription"),
+    ("Substance", "a substance or material"),
+    ("SubstanceNucleicAcid", "substance details (nucleic acid)"),
+    ("SubstancePolymer", "substance details (polymer)"),
+    ("SubstanceProtein", "substance details (protein)"),
+    ("SubstanceReferenceInformation", "substance reference information"),
+    ("SubstanceSourceMaterial", "a substance source material"),
+    ("SubstanceSpecification", "a substance specification"),
+    ("SupplyDelivery", "a delivery of supplies"),
+    ("SupplyRequest", "a supply order"),
+    ("Task", "a care task"),
+    ("TerminologyCapabilities", "a code list service description"),
+    ("TestReport", "a system test report"),
+    ("TestScript", "a system test script"),
+    ("ValueSet", "a set of medical codes"),
+    ("VerificationResult", "a check of record details"),
+    ("VisionPrescription", "a glasses or contact lens prescription"),
+];
+
+/// "a measurement" style words for one record of a served type (`None` for anything else, and for
+/// `Patient`, which reads as personal details).
+fn served_singular(resource_type: &str) -> Option<&'static str> {
+    SINGULAR.binary_search_by(|(t, _)| (*t).cmp(resource_type)).ok().and_then(|i| SINGULAR.get(i)).map(|(_, w)| *w)
+}
+
 /// "one measurement" style nouns for single writes, by type.
 fn singular(resource_type: Option<&str>, owner: &str) -> String {
-    let known = match resource_type.unwrap_or("") {
-        "Patient" => return format!("{owner} personal details"),
-        "AllergyIntolerance" => "an allergy",
-        "Appointment" => "an appointment",
-        "CarePlan" => "a care plan",
-        "CareTeam" => "a care team",
-        "Condition" => "a health problem",
-        "Coverage" => "insurance coverage",
-        "Device" => "a medical device",
-        "DiagnosticReport" => "a test report",
-        "DocumentReference" => "a document",
-        "Encounter" => "a visit",
-        "Goal" => "a health goal",
-        "Immunization" => "a vaccination",
-        "Location" => "a care location",
-        "Medication" => "medicine details",
-        "Organization" => "a care organization",
-        "Practitioner" => "a doctor's or nurse's details",
-        "PractitionerRole" => "a doctor's or nurse's role",
-        "Provenance" => "a record history entry",
-        "MedicationRequest" => "a prescription",
-        "MedicationStatement" => "a medicine",
-        "Observation" => "a measurement",
-        "Procedure" => "a procedure",
-        "QuestionnaireResponse" => "questionnaire answers",
-        "ServiceRequest" => "an order or referral",
-        "" => "a record",
-        _ => "",
-    };
-    if !known.is_empty() {
-        return known.to_string();
+    match resource_type {
+        Some("Patient") => format!("{owner} personal details"),
+        None | Some("") => "a record".to_string(),
+        Some(t) => match served_singular(t) {
+            Some(w) => w.to_string(),
+            None => {
+                // Not a served type (an old record's type name, say): built from the noun.
+                let words = noun(t).trim_end_matches(" records").to_string();
+                let article = if words.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+                format!("{article} {words} record")
+            }
+        },
     }
-    let words = noun(resource_type.unwrap_or("")).trim_end_matches(" records").to_string();
-    let article = if words.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
-    format!("{article} {words} record")
 }
 
 /// What a type holds, for sentences about reading it ("your lab results, …").
@@ -262,8 +396,17 @@ mod tests {
         );
         assert_eq!(
             sentence(&row("update", Some("FamilyMemberHistory"), 200, "", 1), true),
-            "Changed a family member history record"
+            "Changed a family health history entry"
         );
+        assert_eq!(
+            sentence(&row("create", Some("MedicationAdministration"), 201, "", 1), true),
+            "Added a medicine given"
+        );
+        assert_eq!(
+            sentence(&row("search-type", Some("SupplyDelivery"), 200, "SupplyDelivery/1 SupplyDelivery/2", 2), true),
+            "Read 2 deliveries of supplies"
+        );
+        assert_eq!(sentence(&row("update", Some("Parameters"), 200, "", 1), true), "Changed a parameters record");
         assert_eq!(
             sentence(&row("search-type", Some("Observation"), 200, obs, 250), true),
             "Read 250 items: lab results, vital signs and other measurements and more"
@@ -272,6 +415,28 @@ mod tests {
             sentence(&row("operation", Some("Patient"), 200, obs, 3), true),
             "Read your whole health record (3 items)"
         );
+    }
+
+    #[test]
+    fn every_served_type_has_activity_words() {
+        assert!(SINGULAR.windows(2).all(|w| w[0].0 < w[1].0), "SINGULAR sorted by type");
+        let served = crate::fhir::types::SUPPORTED_TYPES;
+        for (t, _) in SINGULAR {
+            assert!(served.contains(t), "{t} is no served type");
+        }
+        for t in served.iter().filter(|t| **t != "Patient") {
+            let one = served_singular(t);
+            assert!(one.is_some_and(|w| !w.is_empty()), "{t}: no activity words");
+            for i in ["read", "search-type", "create", "update", "delete", "history-type"] {
+                for (status, total, refs) in
+                    [(200, 1, format!("{t}/1")), (200, 0, String::new()), (404, 0, String::new())]
+                {
+                    let text = sentence(&row(i, Some(t), status, &refs, total), true);
+                    assert!(!text.to_lowercase().contains(&format!("{} record", t.to_lowercase())), "{t} {i}: {text}");
+                    assert!(!text.contains(t), "{t} {i}: {text}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -13,41 +13,172 @@ pub enum Whose {
     Patients,
 }
 
-/// The things a resource type holds, as a patient would call them.
+/// What each served resource type holds, as a patient would call it (plural, no article). Every served
+/// type has one (a test checks it): these words are the consent page and the access log.
+#[rustfmt::skip]
+const NOUNS: &[(&str, &str)] = &[
+    ("Account", "billing accounts"),
+    ("ActivityDefinition", "definitions of care activities"),
+    ("AdverseEvent", "harmful events and side effects"),
+    ("AllergyIntolerance", "allergies"),
+    ("Appointment", "appointments"),
+    ("AppointmentResponse", "appointment replies"),
+    ("AuditEvent", "access history entries"),
+    ("Basic", "other health records"),
+    ("Binary", "stored files"),
+    ("BiologicallyDerivedProduct", "blood, tissue and cell products"),
+    ("BodyStructure", "body site descriptions"),
+    ("Bundle", "collections of records"),
+    ("CapabilityStatement", "descriptions of health systems' features"),
+    ("CarePlan", "care plans"),
+    ("CareTeam", "care team"),
+    ("CatalogEntry", "catalogue entries"),
+    ("ChargeItem", "charges for care"),
+    ("ChargeItemDefinition", "price lists"),
+    ("Claim", "insurance claims"),
+    ("ClaimResponse", "insurance claim decisions"),
+    ("ClinicalImpression", "clinical assessments"),
+    ("CodeSystem", "medical code lists"),
+    ("Communication", "messages about your care"),
+    ("CommunicationRequest", "requests to send messages"),
+    ("CompartmentDefinition", "record grouping rules"),
+    ("Composition", "clinical documents (summaries, discharge letters)"),
+    ("ConceptMap", "code translation tables"),
+    ("Condition", "health problems and diagnoses"),
+    ("Consent", "consents and privacy choices"),
+    ("Contract", "contracts and agreements"),
+    ("Coverage", "insurance coverage"),
+    ("CoverageEligibilityRequest", "insurance eligibility checks"),
+    ("CoverageEligibilityResponse", "insurance eligibility answers"),
+    ("DetectedIssue", "safety warnings (such as medicine interactions)"),
+    ("Device", "medical devices"),
+    ("DeviceDefinition", "medical device descriptions"),
+    ("DeviceMetric", "device measurement settings"),
+    ("DeviceRequest", "orders for medical equipment"),
+    ("DeviceUseStatement", "medical devices you use"),
+    ("DiagnosticReport", "test reports"),
+    ("DocumentManifest", "document sets"),
+    ("DocumentReference", "documents and clinical notes"),
+    ("EffectEvidenceSynthesis", "research evidence summaries"),
+    ("Encounter", "visits and hospital stays"),
+    ("Endpoint", "health systems' connection details"),
+    ("EnrollmentRequest", "insurance enrollment requests"),
+    ("EnrollmentResponse", "insurance enrollment answers"),
+    ("EpisodeOfCare", "episodes of care"),
+    ("EventDefinition", "definitions of care events"),
+    ("Evidence", "research evidence"),
+    ("EvidenceVariable", "research evidence variables"),
+    ("ExampleScenario", "example scenarios"),
+    ("ExplanationOfBenefit", "insurance statements"),
+    ("FamilyMemberHistory", "family health history"),
+    ("Flag", "alerts and warnings on your record"),
+    ("Goal", "health goals"),
+    ("GraphDefinition", "record link rules"),
+    ("Group", "groups you belong to"),
+    ("GuidanceResponse", "care advice from decision support"),
+    ("HealthcareService", "health services"),
+    ("ImagingStudy", "scans and X-rays"),
+    ("Immunization", "vaccinations"),
+    ("ImmunizationEvaluation", "vaccination checks"),
+    ("ImmunizationRecommendation", "recommended vaccinations"),
+    ("ImplementationGuide", "health data standards guides"),
+    ("InsurancePlan", "insurance plan descriptions"),
+    ("Invoice", "invoices"),
+    ("Library", "medical knowledge libraries"),
+    ("Linkage", "links between copies of records"),
+    ("List", "lists (such as medicine or problem lists)"),
+    ("Location", "care locations"),
+    ("Measure", "quality measure definitions"),
+    ("MeasureReport", "quality measure reports"),
+    ("Media", "photos, videos and recordings"),
+    ("Medication", "medicine details"),
+    ("MedicationAdministration", "medicines given to you"),
+    ("MedicationDispense", "medicines handed out by a pharmacy"),
+    ("MedicationKnowledge", "medicine information"),
+    ("MedicationRequest", "prescriptions"),
+    ("MedicationStatement", "medicines"),
+    ("MedicinalProduct", "medicine product details"),
+    ("MedicinalProductAuthorization", "medicine licences"),
+    ("MedicinalProductContraindication", "medicine warnings (when not to take them)"),
+    ("MedicinalProductIndication", "what medicines are for"),
+    ("MedicinalProductIngredient", "medicine ingredients"),
+    ("MedicinalProductInteraction", "medicine interactions"),
+    ("MedicinalProductManufactured", "manufactured medicine details"),
+    ("MedicinalProductPackaged", "medicine packaging details"),
+    ("MedicinalProductPharmaceutical", "medicine dose forms"),
+    ("MedicinalProductUndesirableEffect", "known medicine side effects"),
+    ("MessageDefinition", "message definitions"),
+    ("MessageHeader", "messages between health systems"),
+    ("MolecularSequence", "genetic sequences"),
+    ("NamingSystem", "identifier systems"),
+    ("NutritionOrder", "diet and nutrition orders"),
+    ("Observation", "lab results, vital signs and other measurements"),
+    ("ObservationDefinition", "test definitions"),
+    ("OperationDefinition", "health system operation definitions"),
+    ("OperationOutcome", "processing results"),
+    ("Organization", "care organizations"),
+    ("OrganizationAffiliation", "links between care organizations"),
+    ("Patient", "personal details (name, birth date, contact details)"),
+    ("PaymentNotice", "payment notices"),
+    ("PaymentReconciliation", "payment statements"),
+    ("Person", "linked personal records"),
+    ("PlanDefinition", "care guidelines and protocols"),
+    ("Practitioner", "doctors' and nurses' details"),
+    ("PractitionerRole", "doctors' and nurses' roles"),
+    ("Procedure", "procedures and operations"),
+    ("Provenance", "record history (who wrote what)"),
+    ("Questionnaire", "questionnaires and forms"),
+    ("QuestionnaireResponse", "questionnaire answers"),
+    ("RelatedPerson", "family members and other contacts"),
+    ("RequestGroup", "sets of care orders"),
+    ("ResearchDefinition", "research question definitions"),
+    ("ResearchElementDefinition", "research population definitions"),
+    ("ResearchStudy", "research studies"),
+    ("ResearchSubject", "research study participations"),
+    ("RiskAssessment", "risk assessments"),
+    ("RiskEvidenceSynthesis", "research risk summaries"),
+    ("Schedule", "appointment calendars"),
+    ("SearchParameter", "search definitions"),
+    ("ServiceRequest", "orders and referrals"),
+    ("Slot", "appointment times"),
+    ("Specimen", "samples (blood, urine, tissue)"),
+    ("SpecimenDefinition", "sample requirements"),
+    ("StructureDefinition", "record format definitions"),
+    ("StructureMap", "record conversion rules"),
+    ("Subscription", "notification subscriptions"),
+    ("Substance", "substances and materials"),
+    ("SubstanceNucleicAcid", "substance details (nucleic acids)"),
+    ("SubstancePolymer", "substance details (polymers)"),
+    ("SubstanceProtein", "substance details (proteins)"),
+    ("SubstanceReferenceInformation", "substance reference information"),
+    ("SubstanceSourceMaterial", "substance source materials"),
+    ("SubstanceSpecification", "substance specifications"),
+    ("SupplyDelivery", "deliveries of supplies"),
+    ("SupplyRequest", "supply orders"),
+    ("Task", "care tasks"),
+    ("TerminologyCapabilities", "code list services"),
+    ("TestReport", "system test reports"),
+    ("TestScript", "system test scripts"),
+    ("ValueSet", "sets of medical codes"),
+    ("VerificationResult", "checks of record details"),
+    ("VisionPrescription", "glasses and contact lens prescriptions"),
+];
+
+/// The patient-readable noun of a served type (`None` for anything else).
+pub fn served_noun(resource_type: &str) -> Option<&'static str> {
+    NOUNS.binary_search_by(|(t, _)| (*t).cmp(resource_type)).ok().and_then(|i| NOUNS.get(i)).map(|(_, n)| *n)
+}
+
+/// The things a resource type holds, as a patient would call them. Every served type has its own words;
+/// only names that are no served type fall back to "xyz records".
 pub fn noun(resource_type: &str) -> String {
-    let known = match resource_type {
-        "*" => "whole health record",
-        "AllergyIntolerance" => "allergies",
-        "Appointment" => "appointments",
-        "CarePlan" => "care plans",
-        "CareTeam" => "care team",
-        "Condition" => "health problems and diagnoses",
-        "Coverage" => "insurance coverage",
-        "Device" => "medical devices",
-        "DiagnosticReport" => "test reports",
-        "DocumentReference" => "documents and clinical notes",
-        "Encounter" => "visits and hospital stays",
-        "Goal" => "health goals",
-        "Immunization" => "vaccinations",
-        "Location" => "care locations",
-        "Medication" => "medicine details",
-        "MedicationRequest" => "prescriptions",
-        "MedicationStatement" => "medicines",
-        "Observation" => "lab results, vital signs and other measurements",
-        "Organization" => "care organizations",
-        "Patient" => "personal details (name, birth date, contact details)",
-        "Practitioner" => "doctors' and nurses' details",
-        "PractitionerRole" => "doctors' and nurses' roles",
-        "Procedure" => "procedures and operations",
-        "Provenance" => "record history (who wrote what)",
-        "QuestionnaireResponse" => "questionnaire answers",
-        "ServiceRequest" => "orders and referrals",
-        _ => "",
-    };
-    if !known.is_empty() {
-        return known.to_string();
+    if resource_type == "*" {
+        return "whole health record".to_string();
     }
-    // "FamilyMemberHistory" → "family member history records"
+    if let Some(n) = served_noun(resource_type) {
+        return n.to_string();
+    }
+    // Not a served type: "FamilyMemberHistory" → "family member history records"
     let mut out = String::new();
     for (i, c) in resource_type.chars().enumerate() {
         if c.is_ascii_uppercase() && i > 0 {
@@ -142,32 +273,198 @@ pub fn describe_other(scope: &str) -> Option<&'static str> {
 }
 
 /// What a `*` scope is split into on the consent page, so the patient can untick whole kinds of data.
-/// Every served type is in exactly one group (a test checks it).
+/// Every served type is in exactly one group (a test checks it). The shared definitions (`knowledge`) hold
+/// no patient's data; they are a group so that a `*` request can leave them out too.
 pub const WILDCARD_GROUPS: &[(&str, &str, &[&str])] = &[
     (
         "details",
-        "personal details (name, birth date, contact details) and family contacts",
-        &["Patient", "RelatedPerson"],
+        "personal details (name, birth date, contact details), family contacts and groups you belong to",
+        &["Patient", "RelatedPerson", "Person", "Group", "Linkage"],
     ),
     (
         "results",
         "lab results, vital signs, test reports and images",
-        &["Observation", "DiagnosticReport", "Specimen", "ImagingStudy", "Media"],
+        &[
+            "Observation",
+            "DiagnosticReport",
+            "Specimen",
+            "ImagingStudy",
+            "Media",
+            "MolecularSequence",
+            "BodyStructure",
+            "RiskAssessment",
+            "MeasureReport",
+        ],
     ),
-    ("visits", "appointments and visits", &["Appointment", "AppointmentResponse", "Encounter", "Schedule", "Slot"]),
-    ("plans", "care plans, goals and care team", &["CarePlan", "Goal", "CareTeam", "ServiceRequest"]),
-    ("problems", "health problems, allergies and procedures", &["Condition", "AllergyIntolerance", "Procedure"]),
+    (
+        "visits",
+        "appointments and visits",
+        &["Appointment", "AppointmentResponse", "Encounter", "EpisodeOfCare", "Schedule", "Slot"],
+    ),
+    (
+        "plans",
+        "care plans, goals, orders and care team",
+        &[
+            "CarePlan",
+            "Goal",
+            "CareTeam",
+            "ServiceRequest",
+            "RequestGroup",
+            "NutritionOrder",
+            "DeviceRequest",
+            "VisionPrescription",
+            "GuidanceResponse",
+            "Task",
+        ],
+    ),
+    (
+        "problems",
+        "health problems, allergies and procedures",
+        &[
+            "Condition",
+            "AllergyIntolerance",
+            "Procedure",
+            "FamilyMemberHistory",
+            "AdverseEvent",
+            "DetectedIssue",
+            "Flag",
+            "ClinicalImpression",
+        ],
+    ),
     (
         "medicines",
         "medicines and vaccinations",
-        &["MedicationRequest", "MedicationDispense", "Medication", "Immunization"],
+        &[
+            "MedicationRequest",
+            "MedicationDispense",
+            "MedicationAdministration",
+            "MedicationStatement",
+            "Medication",
+            "Immunization",
+            "ImmunizationEvaluation",
+            "ImmunizationRecommendation",
+        ],
     ),
-    ("documents", "documents, clinical notes and devices", &["DocumentReference", "Provenance", "Device"]),
-    ("insurance", "insurance and billing", &["Coverage", "Claim", "ExplanationOfBenefit"]),
+    (
+        "documents",
+        "documents, clinical notes and devices",
+        &[
+            "DocumentReference",
+            "DocumentManifest",
+            "Composition",
+            "List",
+            "Binary",
+            "Bundle",
+            "Provenance",
+            "Device",
+            "DeviceUseStatement",
+            "DeviceMetric",
+            "BiologicallyDerivedProduct",
+            "Basic",
+        ],
+    ),
+    (
+        "messages",
+        "messages, questionnaire answers and consents",
+        &["Communication", "CommunicationRequest", "QuestionnaireResponse", "Consent"],
+    ),
+    (
+        "insurance",
+        "insurance and billing",
+        &[
+            "Coverage",
+            "Claim",
+            "ClaimResponse",
+            "ExplanationOfBenefit",
+            "CoverageEligibilityRequest",
+            "CoverageEligibilityResponse",
+            "EnrollmentRequest",
+            "EnrollmentResponse",
+            "PaymentNotice",
+            "PaymentReconciliation",
+            "Account",
+            "ChargeItem",
+            "Invoice",
+            "Contract",
+            "InsurancePlan",
+        ],
+    ),
+    (
+        "administration",
+        "care administration (supplies, deliveries, messages between health systems)",
+        &["SupplyRequest", "SupplyDelivery", "MessageHeader", "Subscription", "OperationOutcome", "VerificationResult"],
+    ),
+    ("research", "research studies you take part in", &["ResearchStudy", "ResearchSubject"]),
     (
         "providers",
-        "care providers (doctors, clinics, locations)",
-        &["Practitioner", "PractitionerRole", "Organization", "Location", "Endpoint"],
+        "care providers (doctors, clinics, locations, services)",
+        &[
+            "Practitioner",
+            "PractitionerRole",
+            "Organization",
+            "OrganizationAffiliation",
+            "Location",
+            "HealthcareService",
+            "Endpoint",
+        ],
+    ),
+    (
+        "knowledge",
+        "medical knowledge shared by everyone (guidelines, forms, code lists, medicine information)",
+        &[
+            "ActivityDefinition",
+            "CapabilityStatement",
+            "CatalogEntry",
+            "ChargeItemDefinition",
+            "CodeSystem",
+            "CompartmentDefinition",
+            "ConceptMap",
+            "DeviceDefinition",
+            "EffectEvidenceSynthesis",
+            "EventDefinition",
+            "Evidence",
+            "EvidenceVariable",
+            "ExampleScenario",
+            "GraphDefinition",
+            "ImplementationGuide",
+            "Library",
+            "Measure",
+            "MedicationKnowledge",
+            "MedicinalProduct",
+            "MedicinalProductAuthorization",
+            "MedicinalProductContraindication",
+            "MedicinalProductIndication",
+            "MedicinalProductIngredient",
+            "MedicinalProductInteraction",
+            "MedicinalProductManufactured",
+            "MedicinalProductPackaged",
+            "MedicinalProductPharmaceutical",
+            "MedicinalProductUndesirableEffect",
+            "MessageDefinition",
+            "NamingSystem",
+            "ObservationDefinition",
+            "OperationDefinition",
+            "PlanDefinition",
+            "Questionnaire",
+            "ResearchDefinition",
+            "ResearchElementDefinition",
+            "RiskEvidenceSynthesis",
+            "SearchParameter",
+            "SpecimenDefinition",
+            "StructureDefinition",
+            "StructureMap",
+            "Substance",
+            "SubstanceNucleicAcid",
+            "SubstancePolymer",
+            "SubstanceProtein",
+            "SubstanceReferenceInformation",
+            "SubstanceSourceMaterial",
+            "SubstanceSpecification",
+            "TerminologyCapabilities",
+            "TestReport",
+            "TestScript",
+            "ValueSet",
+        ],
     ),
     ("activity", "access history (which apps read what, and when)", &["AuditEvent"]),
 ];
@@ -265,7 +562,7 @@ mod tests {
         );
         assert_eq!(
             describe(&s("patient/AppointmentResponse.rs"), Whose::ThePatients),
-            "Read this patient's appointment response records"
+            "Read this patient's appointment replies"
         );
         assert_eq!(describe(&s("user/*.rs"), Whose::Patients), "Read patients' whole health record");
         let choices = wildcard_choices("patient/*.rs", &s("patient/*.rs"), Whose::Yours);
@@ -291,5 +588,74 @@ mod tests {
             let n = WILDCARD_GROUPS.iter().filter(|(_, _, types)| types.contains(t)).count();
             assert_eq!(n, 1, "{t} must be in exactly one consent group");
         }
+    }
+
+    #[test]
+    fn every_served_type_has_its_own_words() {
+        assert!(NOUNS.windows(2).all(|w| w[0].0 < w[1].0), "NOUNS sorted by type");
+        let served = crate::fhir::types::SUPPORTED_TYPES;
+        for t in served {
+            // Falling back to "xyz records" for a served type is a failure.
+            assert!(served_noun(t).is_some_and(|n| !n.is_empty()), "{t} has no noun");
+            assert_eq!(noun(t), served_noun(t).unwrap_or_default(), "{t}");
+        }
+        for (t, _) in NOUNS {
+            assert!(served.contains(t), "{t} is no served type");
+        }
+        for (_, _, types) in WILDCARD_GROUPS {
+            for t in *types {
+                assert!(served.contains(t), "{t} in a group is no served type");
+            }
+        }
+        assert_eq!(noun("Parameters"), "parameters records");
+        assert_eq!(noun("MedicationAdministration"), "medicines given to you");
+    }
+
+    #[test]
+    fn unticking_groups_grants_each_type_of_the_ticked_ones() {
+        let scope = "patient/*.rs?category=x|y";
+        let choices = wildcard_choices(scope, &s(scope), Whose::Yours);
+        assert_eq!(choices.len(), WILDCARD_GROUPS.len());
+        let all: Vec<&str> = choices.iter().map(|(v, _)| v.as_str()).collect();
+        for leave_out in ["knowledge", "insurance", "activity", "details"] {
+            let ticked: Vec<&str> = all.iter().copied().filter(|v| !v.ends_with(&format!("#{leave_out}"))).collect();
+            let granted = wildcard_granted(scope, &ticked);
+            let (_, _, left_out) = WILDCARD_GROUPS.iter().find(|(k, _, _)| *k == leave_out).unwrap();
+            let expected: Vec<String> = crate::fhir::types::SUPPORTED_TYPES
+                .iter()
+                .filter(|t| !left_out.contains(t))
+                .map(|t| format!("patient/{t}.rs?category=x|y"))
+                .collect();
+            let mut sorted = granted.clone();
+            sorted.sort();
+            assert_eq!(sorted, expected, "without {leave_out}");
+            // Each granted scope parses back to one served type with the same permissions and filter.
+            for g in &granted {
+                let r = s(g);
+                assert!(crate::fhir::types::is_supported(&r.resource_type), "{g}");
+                assert_eq!(r.perms, "rs", "{g}");
+                assert_eq!(r.filter.len(), 1, "{g}");
+            }
+        }
+        // Nothing ticked: nothing granted; a scope without `/*.`: nothing.
+        assert!(wildcard_granted(scope, &[]).is_empty());
+        // The granted per-type scopes read back as the ticked groups' sentences.
+        let ticked: Vec<&str> = all.iter().copied().filter(|v| !v.ends_with("#knowledge")).collect();
+        let lines = grant_lines(
+            &wildcard_granted(
+                "patient/*.rs",
+                &ticked
+                    .iter()
+                    .map(|v| v.replace(scope, "patient/*.rs"))
+                    .collect::<Vec<_>>()
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>(),
+            )
+            .join(" "),
+            Whose::Yours,
+        );
+        assert_eq!(lines.len(), WILDCARD_GROUPS.len() - 1, "{lines:?}");
+        assert!(lines.contains(&"Read your medicines and vaccinations".to_string()), "{lines:?}");
     }
 }

@@ -229,3 +229,106 @@ fn bench_runs_and_reports_plans() {
     assert!(out.contains("× baseline"), "{out}");
     assert!(out.contains("idx_string_lookup") || out.contains("idx_string"), "plans show the index: {out}");
 }
+
+/// All pages of a search or `$everything`: (type, id) of every entry.
+fn all_pages(app: &TestApp, first: &str, token: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut page = app.get(first, token).expect(200).json();
+    loop {
+        for e in page["entry"].as_array().into_iter().flatten() {
+            let r = &e["resource"];
+            out.push((
+                r["resourceType"].as_str().unwrap_or("").to_string(),
+                r["id"].as_str().unwrap_or("").to_string(),
+            ));
+        }
+        let next = page["link"].as_array().and_then(|l| l.iter().find(|l| l["relation"] == "next").cloned());
+        match next {
+            Some(n) => page = app.get(n["url"].as_str().unwrap(), token).expect(200).json(),
+            None => return out,
+        }
+    }
+}
+
+/// Newer Synthea output (MedicationAdministration, SupplyDelivery, Device, Provenance, … and conditional
+/// references to shared Practitioners, Organizations and Locations) loads completely with `bedside import`
+/// (the folder in name order: the support batches first), and every resource of a patient file is that
+/// patient's: found through its type's compartment parameters and in `Patient/$everything`, by a token
+/// bound to that patient.
+#[test]
+fn synthea_recent_imports_completely_and_every_resource_is_the_patients() {
+    let Some(data) = shared_data() else {
+        eprintln!("skipped: ../shared/data is not present");
+        return;
+    };
+    let dir = data.join("synthea-recent/master-2021-07");
+    let app = TestApp::new();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bedside"))
+        .args(["import", "--database-url", &app.db_url, "--base-url", &app.base])
+        .arg(&dir)
+        .output()
+        .expect("run bedside import");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    for t in ["MedicationAdministration", "SupplyDelivery", "Device", "Provenance"] {
+        assert!(stdout.contains(t), "{t} not in the import report: {stdout}");
+    }
+    let admin = app.admin();
+    let registry = bedside::fhir::search::registry::Registry::global();
+    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).collect();
+    files.sort();
+    let (mut total, mut patients) = (0, 0);
+    for f in files.iter().filter(|f| f.extension().is_some_and(|e| e == "json")) {
+        let bundle: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
+        let entries = bundle["entry"].as_array().unwrap();
+        total += entries.len();
+        if bundle["type"] != "transaction" {
+            continue;
+        }
+        patients += 1;
+        // The patient, by its Synthea identifier.
+        let patient = entries.iter().map(|e| &e["resource"]).find(|r| r["resourceType"] == "Patient").unwrap();
+        let ident = patient["identifier"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["system"] == "https://github.com/synthetichealth/synthea")
+            .unwrap();
+        let q = format!(
+            "/Patient?identifier=https://github.com/synthetichealth/synthea|{}",
+            ident["value"].as_str().unwrap()
+        );
+        let found = all_pages(&app, &q, &admin);
+        assert_eq!(found.len(), 1, "{}: {found:?}", f.display());
+        let pid = found[0].1.clone();
+        let token = app.token("patient/*.rs", Some(&pid));
+        // Per type: how many resources the file holds, and how many the patient's token finds.
+        let mut expected: std::collections::BTreeMap<String, usize> = Default::default();
+        for e in entries {
+            *expected.entry(e["resource"]["resourceType"].as_str().unwrap().to_string()).or_default() += 1;
+        }
+        let everything = all_pages(&app, &format!("/Patient/{pid}/$everything?_count=1000"), &token);
+        for (t, n) in &expected {
+            if !bedside::fhir::compartment::is_compartment_type(t) {
+                // Shared data in a patient file (Medication): stored, not the patient's.
+                let all = app.get(&format!("/{t}?_summary=count"), &admin).expect(200).json();
+                assert!(all["total"].as_u64().unwrap_or(0) as usize >= *n, "{t}: {all}");
+                continue;
+            }
+            let mut by_params = std::collections::BTreeSet::new();
+            if t == "Patient" {
+                by_params.insert(pid.clone());
+            }
+            for p in registry.patient_compartment_params(t) {
+                for (_, id) in all_pages(&app, &format!("/{t}?{p}=Patient/{pid}&_count=1000"), &token) {
+                    by_params.insert(id);
+                }
+            }
+            assert_eq!(by_params.len(), *n, "{}: {t} found through its compartment parameters", f.display());
+            let in_everything = everything.iter().filter(|(x, _)| x == t).count();
+            assert_eq!(in_everything, *n, "{}: {t} in $everything", f.display());
+        }
+    }
+    assert_eq!(patients, 5);
+    assert_eq!(total, 4782, "shared/data/SOURCES.md");
+}

@@ -7,7 +7,9 @@
 
 use serde_json::{json, Value};
 
-use crate::support::{shared_data, TestApp};
+use bedside::fhir::compartment::Decision;
+
+use crate::support::TestApp;
 
 const LAB: &str = "http://terminology.hl7.org/CodeSystem/observation-category|laboratory";
 
@@ -212,8 +214,14 @@ fn patient_bound_writes_stay_in_their_compartment() {
     app.post_json("/Observation", &t, &o).expect(403);
     // Taking one's own resource into pb's compartment: PUT, PATCH, conditional update.
     let mut mine = obs("obs-a", "pa", "vital-signs");
-    mine["focus"] = json!([{"reference": "Patient/pb"}]);
+    mine["performer"] = json!([{"reference": "Patient/pb"}]);
     app.put_json("/Observation/obs-a", &t, &mine).expect(403);
+    // `focus` may point at any resource type, so it puts nothing in a compartment
+    // (docs/compartments.md): naming pb there is no write into pb's data.
+    let mut mine = obs("obs-a", "pa", "vital-signs");
+    mine["focus"] = json!([{"reference": "Patient/pb"}]);
+    app.put_json("/Observation/obs-a", &t, &mine).expect(200);
+    app.get("/Observation/obs-a", &app.token("patient/*.rs", Some("pb"))).expect(404);
     let patch = json!([{"op": "replace", "path": "/subject/reference", "value": "Patient/pb"}]);
     app.send(
         app.req("PATCH", "/Observation/obs-a", Some(&t))
@@ -389,8 +397,9 @@ fn repoint(v: &mut Value, to: &str) {
     }
 }
 
-/// The generated matrix: one resource of `pb` of every served type the official R4 examples have
-/// (from ../shared/data; a fresh clone uses the types of `world()` only), against every interaction.
+/// The generated matrix: one resource of `pb` of every served type (the first official R4 example of each,
+/// from ../shared/data, repointed at `pb`; a fresh clone uses the few copies in tests/fixtures), against
+/// every interaction.
 #[test]
 fn matrix_every_type_every_interaction() {
     let app = world();
@@ -401,41 +410,41 @@ fn matrix_every_type_every_interaction() {
         ("Device".into(), "dev-b".into()),
         ("Patient".into(), "pb".into()),
     ];
-    match shared_data() {
-        Some(dir) => {
-            let dir = dir.join("examples-r4/hl7-fhir-r4-core-4.0.1-all");
-            let mut files: Vec<_> =
-                std::fs::read_dir(&dir).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
-            files.sort();
-            let mut skipped = 0;
-            for f in files {
-                let Ok(text) = std::fs::read_to_string(&f) else { continue };
-                let Ok(mut v) = serde_json::from_str::<Value>(&text) else { continue };
-                let Some(rt) = v["resourceType"].as_str().map(str::to_string) else { continue };
-                if !bedside::fhir::types::is_supported(&rt) || rt == "Bundle" || rt == "Patient" || rt == "AuditEvent" {
-                    continue;
-                }
-                if made.iter().filter(|(t, _)| *t == rt).count() >= 1 {
-                    continue;
-                }
-                repoint(&mut v, "pb");
-                let id = format!("m-{}", made.len());
-                v["id"] = json!(id);
-                let r = app.put_json(&format!("/{rt}/{id}"), &admin, &v);
-                if r.status == 201 {
-                    made.push((rt, id));
-                } else {
-                    skipped += 1;
-                }
-            }
-            assert!(made.len() > 30, "too few example types loaded ({} made, {skipped} skipped)", made.len());
+    let (files, full) = crate::support::official_examples_of_every_type();
+    let mut refused = Vec::new();
+    for f in files {
+        let Ok(text) = std::fs::read_to_string(&f) else { continue };
+        let Ok(mut v) = serde_json::from_str::<Value>(&text) else { continue };
+        let Some(rt) = v["resourceType"].as_str().map(str::to_string) else { continue };
+        if made.iter().any(|(t, _)| *t == rt) {
+            continue;
         }
-        None => eprintln!("../shared/data is absent: the matrix runs over the world's own types only"),
+        repoint(&mut v, "pb");
+        let id = format!("m-{}", made.len());
+        v["id"] = json!(id);
+        let r = app.put_json(&format!("/{rt}/{id}"), &admin, &v);
+        if r.status == 201 {
+            made.push((rt, id));
+        } else {
+            refused.push(format!("{}: {} {}", f.display(), r.status, r.text()));
+        }
+    }
+    assert!(refused.is_empty(), "examples refused: {refused:#?}");
+    if full {
+        let missing: Vec<&&str> = bedside::fhir::types::SUPPORTED_TYPES
+            .iter()
+            .filter(|st| **st != "AuditEvent" && !made.iter().any(|(t, _)| t == *st))
+            .collect();
+        assert!(missing.is_empty(), "the matrix misses {missing:?}");
+    } else {
+        eprintln!("../shared/data is absent: the matrix runs over the world's and tests/fixtures' types only");
     }
     let free = "no-such-id";
     let mut probed = 0;
+    let mut unattributed = 0;
     for (rt, id) in &made {
-        let compartment = bedside::fhir::compartment::is_compartment_type(rt);
+        let decision = bedside::fhir::compartment::decision(rt);
+        let compartment = decision == Decision::Compartment;
         let stored = app.get(&format!("/{rt}/{id}"), &admin).expect(200).json();
         let names_pb = stored.to_string().contains("Patient/pb") || rt == "Patient";
         let ctx = format!("{rt}/{id}");
@@ -473,16 +482,50 @@ fn matrix_every_type_every_interaction() {
             }
             let sys = app.get(&format!("?_type={rt}&_id={id}"), &t).expect(200).json();
             assert!(ids(&sys).is_empty(), "{ctx} found by a system search");
+        } else if decision == Decision::Unattributed {
+            // May hold pb's data that no parameter attributes: a patient-bound token reaches none of it,
+            // with the same answer as for a free id.
+            let theirs = app.get(&format!("/{rt}/{id}"), &t);
+            let none = app.get(&format!("/{rt}/{free}"), &t);
+            assert_eq!(theirs.status, none.status, "{ctx}: {} / {}", theirs.text(), none.text());
+            assert_eq!(theirs.text().replace(id.as_str(), free), none.text(), "{ctx}");
+            assert!(theirs.status == 403 || theirs.status == 404, "{ctx}: {}", theirs.status);
+            let s = app.get(&format!("/{rt}?_id={id}"), &t);
+            assert!(s.status == 403 || ids(&s.json()).is_empty(), "{ctx} found by _id");
+            let sys = app.get(&format!("?_type={rt}&_id={id}"), &t);
+            assert!(sys.status == 403 || ids(&sys.json()).is_empty(), "{ctx} found by a system search");
+            let put = app.put_json(&format!("/{rt}/{id}"), &t, &stored);
+            let mut fresh = stored.clone();
+            fresh["id"] = json!(free);
+            let put_free = app.put_json(&format!("/{rt}/{free}"), &t, &fresh);
+            assert_eq!(put.status, put_free.status, "{ctx}");
+            assert_eq!(put.text().replace(id.as_str(), free), put_free.text(), "{ctx}");
+            assert!(put.status == 403 || put.status == 404, "{ctx}: {}", put.status);
+            let del = app.delete(&format!("/{rt}/{id}"), &t).status;
+            assert_eq!(del, app.delete(&format!("/{rt}/{free}"), &t).status, "{ctx}");
+            let still = app.get(&format!("/{rt}/{id}"), &admin).expect(200).json();
+            assert_eq!(still["meta"]["versionId"], stored["meta"]["versionId"], "{ctx} was changed");
+            unattributed += 1;
         } else {
             // Shared data: readable, never changed through a patient-bound token.
-            assert!(!names_pb || rt == "Patient", "{ctx} names pb but is not a compartment type");
+            // It may name pb only through references that can point at any type (a TestScript fixture,
+            // a Library's depends-on), never through a Patient-typed one.
+            let patient_typed =
+                bedside::fhir::search::registry::Registry::global().params_for(rt).into_iter().any(|p| {
+                    p.kind == bedside::fhir::search::registry::ParamType::Reference
+                        && !p.targets_any_type
+                        && p.targets.iter().any(|x| x == "Patient")
+                });
+            assert!(!patient_typed, "{ctx} has a Patient-typed parameter but is not a compartment type");
+            let _ = names_pb;
             app.get(&format!("/{rt}/{id}"), &t).expect(200);
             app.put_json(&format!("/{rt}/{id}"), &t, &stored).expect(403);
             app.delete(&format!("/{rt}/{id}"), &t).expect(403);
         }
     }
     assert!(probed >= 3, "the _has/_revinclude probes found too few positive controls ({probed})");
-    eprintln!("matrix: {} resources of pb, {probed} _has/_revinclude probes", made.len());
+    assert!(unattributed >= 1 || !full, "no unattributed type was probed");
+    eprintln!("matrix: {} resources of pb, {probed} _has/_revinclude probes, {unattributed} unattributed", made.len());
     // Nothing of pb's anywhere in what the token can list.
     let everything = app.get("/Patient/pa/$everything?_count=200", &t).expect(200).json().to_string();
     let system = app.get("/_history?_count=200", &t).expect(200).json().to_string();

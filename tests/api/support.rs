@@ -246,3 +246,31 @@ pub fn observation(patient_id: &str, value: &str) -> Value {
         "valueQuantity": {"value": v, "unit": "kg", "system": "http://unitsofmeasure.org", "code": "kg"}
     })
 }
+
+/// The official R4 examples of every served type (1 to 3 per type, from
+/// `../shared/data/examples-r4/hl7-fhir-r4-core-4.0.1-all`), sorted by file name, and whether that full set
+/// was found. Without `../shared/data`: the few copies in `tests/fixtures/examples-all` (a smaller run; a
+/// message says so). `Parameters` is left out (an operation payload, never stored), and so is `AuditEvent`
+/// (the server's own access log, which cannot be written).
+pub fn official_examples_of_every_type() -> (Vec<PathBuf>, bool) {
+    let (dir, full) = match shared_data() {
+        Some(d) => (d.join("examples-r4/hl7-fhir-r4-core-4.0.1-all"), true),
+        None => {
+            eprintln!(
+                "../shared/data not found: using the official examples copied into tests/fixtures/examples-all only"
+            );
+            (fixture("examples-all"), false)
+        }
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|d| d.flatten().map(|e| e.path()).collect::<Vec<PathBuf>>())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p: &PathBuf| {
+            let n = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            n.ends_with(".json") && !n.starts_with("Parameters-") && !n.starts_with("AuditEvent-")
+        })
+        .collect();
+    files.sort();
+    (files, full)
+}

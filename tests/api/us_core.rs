@@ -28,9 +28,7 @@ fn capability_statement_declares_us_core() {
     let doc = us_core();
     let served = served_types(&app);
     for (t, decl) in doc["resource"].as_object().unwrap() {
-        if !served.contains(t) {
-            continue;
-        }
+        assert!(served.contains(t), "US Core profiles {t}, which is not served");
         let r = find(t);
         let profiles =
             if decl["supportedProfile"] == json!([]) { Value::Null } else { decl["supportedProfile"].clone() };

@@ -100,41 +100,9 @@ pub struct CompositeEntry {
     pub parts: Vec<IndexEntry>,
 }
 
-/// All R4 resource types (for recognising `Type/id` in references).
-#[rustfmt::skip]
-pub const R4_RESOURCE_TYPES: &[&str] = &[
-    "Account", "ActivityDefinition", "AdverseEvent", "AllergyIntolerance", "Appointment", "AppointmentResponse",
-    "AuditEvent", "Basic", "Binary", "BiologicallyDerivedProduct", "BodyStructure", "Bundle", "CapabilityStatement",
-    "CarePlan", "CareTeam", "CatalogEntry", "ChargeItem", "ChargeItemDefinition", "Claim", "ClaimResponse",
-    "ClinicalImpression", "CodeSystem", "Communication", "CommunicationRequest", "CompartmentDefinition",
-    "Composition", "ConceptMap", "Condition", "Consent", "Contract", "Coverage", "CoverageEligibilityRequest",
-    "CoverageEligibilityResponse", "DetectedIssue", "Device", "DeviceDefinition", "DeviceMetric", "DeviceRequest",
-    "DeviceUseStatement", "DiagnosticReport", "DocumentManifest", "DocumentReference", "EffectEvidenceSynthesis",
-    "Encounter", "Endpoint", "EnrollmentRequest", "EnrollmentResponse", "EpisodeOfCare", "EventDefinition",
-    "Evidence", "EvidenceVariable", "ExampleScenario", "ExplanationOfBenefit", "FamilyMemberHistory", "Flag",
-    "Goal", "GraphDefinition", "Group", "GuidanceResponse", "HealthcareService", "ImagingStudy", "Immunization",
-    "ImmunizationEvaluation", "ImmunizationRecommendation", "ImplementationGuide", "InsurancePlan", "Invoice",
-    "Library", "Linkage", "List", "Location", "Measure", "MeasureReport", "Media", "Medication",
-    "MedicationAdministration", "MedicationDispense", "MedicationKnowledge", "MedicationRequest",
-    "MedicationStatement", "MedicinalProduct", "MedicinalProductAuthorization", "MedicinalProductContraindication",
-    "MedicinalProductIndication", "MedicinalProductIngredient", "MedicinalProductInteraction",
-    "MedicinalProductManufactured", "MedicinalProductPackaged", "MedicinalProductPharmaceutical",
-    "MedicinalProductUndesirableEffect", "MessageDefinition", "MessageHeader", "MolecularSequence", "NamingSystem",
-    "NutritionOrder", "Observation", "ObservationDefinition", "OperationDefinition", "OperationOutcome",
-    "Organization", "OrganizationAffiliation", "Parameters", "Patient", "PaymentNotice", "PaymentReconciliation",
-    "Person", "PlanDefinition", "Practitioner", "PractitionerRole", "Procedure", "Provenance", "Questionnaire",
-    "QuestionnaireResponse", "RelatedPerson", "RequestGroup", "ResearchDefinition", "ResearchElementDefinition",
-    "ResearchStudy", "ResearchSubject", "RiskAssessment", "RiskEvidenceSynthesis", "Schedule", "SearchParameter",
-    "ServiceRequest", "Slot", "Specimen", "SpecimenDefinition", "StructureDefinition", "StructureMap",
-    "Subscription", "Substance", "SubstanceNucleicAcid", "SubstancePolymer", "SubstanceProtein",
-    "SubstanceReferenceInformation", "SubstanceSourceMaterial", "SubstanceSpecification", "SupplyDelivery",
-    "SupplyRequest", "Task", "TerminologyCapabilities", "TestReport", "TestScript", "ValueSet",
-    "VerificationResult", "VisionPrescription",
-];
-
-/// Is `t` an R4 resource type name?
+/// Is `t` an R4 resource type name (for recognising `Type/id` in references)?
 pub fn is_resource_type(t: &str) -> bool {
-    R4_RESOURCE_TYPES.binary_search(&t).is_ok()
+    crate::fhir::types::is_r4_type(t)
 }
 
 fn is_fhir_id(s: &str) -> bool {
@@ -185,7 +153,7 @@ pub fn extract_with(registry: &Registry, resource: &Value) -> Vec<IndexEntry> {
     };
     let mut out = Vec::new();
     for p in registry.params_slice(rt) {
-        if matches!(p.kind, ParamType::Composite | ParamType::Special) {
+        if matches!(p.kind, ParamType::Composite | ParamType::Special) || !p.is_indexed() {
             continue;
         }
         let Some(expr) = &p.expression else { continue };
@@ -549,10 +517,11 @@ mod tests {
 
     #[test]
     fn resource_types_sorted() {
-        assert!(R4_RESOURCE_TYPES.windows(2).all(|w| w[0] < w[1]));
         for t in crate::fhir::types::SUPPORTED_TYPES {
             assert!(is_resource_type(t), "{t}");
         }
+        assert!(is_resource_type("Parameters"));
+        assert_eq!(split_reference("Parameters/p1"), Some(("Parameters", "p1")));
     }
 
     #[test]
@@ -834,6 +803,77 @@ mod tests {
             let _ = extract(&v);
             let _ = extract_composites(&v);
             let _ = compartment_patients(&v);
+        }
+    }
+
+    /// Every searchable parameter of every type, evaluated on the official R4 examples (all of them from
+    /// ../shared/data, else the copies in tests/fixtures): each value an expression reaches gives an index
+    /// row, unless it is a value the parameter is documented not to match, or one with nothing to index
+    /// (a Reference with only a display or an identifier, a CodeableConcept with neither coding nor text,
+    /// a Period without dates, a Quantity without a value).
+    #[test]
+    fn every_parameter_indexes_what_the_official_examples_hold() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let shared = root.join("../shared/data/examples-r4/hl7-fhir-r4-core-4.0.1-all");
+        let dir = if shared.is_dir() {
+            shared
+        } else {
+            eprintln!("../shared/data not found: checking tests/fixtures/examples-all only");
+            root.join("tests/fixtures/examples-all")
+        };
+        let registry = Registry::global();
+        let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).collect();
+        files.sort();
+        let (mut checked, mut rows, mut problems) = (0, 0, Vec::new());
+        for f in files {
+            let Ok(v) = serde_json::from_str::<Value>(&std::fs::read_to_string(&f).unwrap_or_default()) else {
+                continue;
+            };
+            let Some(rt) = v["resourceType"].as_str() else { continue };
+            for p in registry.params_slice(rt).iter().filter(|p| p.is_searchable()) {
+                let Some(expr) = &p.expression else { continue };
+                for item in fhirpath::evaluate(expr, &v) {
+                    checked += 1;
+                    let mut out = Vec::new();
+                    entries_for(p.kind, &p.code, &item, &mut out);
+                    rows += out.len();
+                    if out.is_empty() && !nothing_to_index(p, &item) {
+                        problems.push(format!(
+                            "{}: {rt}.{} reached {} and indexed nothing",
+                            f.display(),
+                            p.code,
+                            item.value
+                        ));
+                    }
+                }
+            }
+        }
+        assert!(checked > 50 && rows > 50, "{checked} values, {rows} rows");
+        assert!(problems.is_empty(), "{} of {checked} values:\n{}", problems.len(), problems.join("\n"));
+    }
+
+    /// A value with nothing a parameter of its kind could index, or a documented never-matched one.
+    fn nothing_to_index(p: &SearchParam, item: &Item<'_>) -> bool {
+        if item.type_hint.is_some_and(|h| p.never_matched.iter().any(|n| n.eq_ignore_ascii_case(h))) {
+            return true;
+        }
+        let local = |r: Option<&str>| r.is_some_and(|r| r.starts_with('#'));
+        if p.kind == ParamType::Reference && local(item.value.as_str()) {
+            return true; // a canonical pointing at a contained resource
+        }
+        let Value::Object(m) = item.value else { return false };
+        let keys: Vec<&str> = m.keys().map(String::as_str).filter(|k| !matches!(*k, "id" | "extension")).collect();
+        match p.kind {
+            ParamType::Reference => !m.contains_key("reference") || local(m.get("reference").and_then(Value::as_str)),
+            ParamType::Quantity => !m.contains_key("value"),
+            // A Timing that only repeats (no events, no bounds) has no dates.
+            ParamType::Date => {
+                !keys.iter().any(|k| matches!(*k, "start" | "end" | "event"))
+                    && m.get("repeat").and_then(|r| r.get("boundsPeriod")).is_none()
+            }
+            // A ContactPoint without a value.
+            ParamType::Token if item.type_hint == Some("ContactPoint") => !m.contains_key("value"),
+            _ => keys.is_empty(),
         }
     }
 }

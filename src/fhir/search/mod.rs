@@ -9,3 +9,4 @@ pub mod memory;
 pub mod query;
 pub mod registry;
 pub mod spec;
+pub mod typecheck;

@@ -85,7 +85,7 @@ fn parse_param_depth(res_type: &str, name: &str, value: &str, depth: usize) -> R
         }
         let rp = registry
             .get(source, param)
-            .filter(|p| p.kind == ParamType::Reference)
+            .filter(|p| p.kind == ParamType::Reference && p.is_indexed())
             .ok_or_else(|| bad(name, format!("{param} is not a reference parameter of {source}")))?;
         if !rp.targets.is_empty() && !rp.targets.iter().any(|t| t == res_type) {
             return Err(bad(name, format!("{source}.{param} cannot point at {res_type}")));
@@ -103,9 +103,9 @@ fn parse_param_depth(res_type: &str, name: &str, value: &str, depth: usize) -> R
             Some((c, t)) => (c, Some(t)),
             None => (head, None),
         };
-        let rp = registry.get(res_type, code).filter(|p| p.kind == ParamType::Reference).ok_or_else(|| {
-            bad(name, format!("{code} is not a reference parameter of {res_type}, so it cannot be chained"))
-        })?;
+        let rp = registry.get(res_type, code).filter(|p| p.kind == ParamType::Reference && p.is_indexed()).ok_or_else(
+            || bad(name, format!("{code} is not a reference parameter of {res_type}, so it cannot be chained")),
+        )?;
         let target = match type_mod {
             Some(t) if super::super::types::is_supported(t) => t.to_string(),
             Some(t) => return Err(bad(name, format!("{t} is not a supported resource type"))),
@@ -142,6 +142,9 @@ fn parse_param_depth(res_type: &str, name: &str, value: &str, depth: usize) -> R
     let param = registry
         .get(res_type, code)
         .ok_or_else(|| bad(name, format!("{code} is not a search parameter of {res_type}")))?;
+    if let Some(why) = &param.problem {
+        return Err(bad(name, format!("{code} of {res_type} is not supported by this server ({why})")));
+    }
     let table = match param.kind {
         ParamType::String => IndexTable::String,
         ParamType::Token => IndexTable::Token,

@@ -172,7 +172,7 @@ fn parse_include(value: &str, iterate: bool, rev: bool) -> Result<Include, ApiEr
     if param != "*" {
         let p = Registry::global()
             .get(source, param)
-            .filter(|p| p.kind == ParamType::Reference)
+            .filter(|p| p.kind == ParamType::Reference && p.is_indexed())
             .ok_or_else(|| bad(format!("{what}={value}: {param} is not a reference parameter of {source}")))?;
         if let Some(t) = target {
             if !p.targets.iter().any(|x| x == t) {
