@@ -147,11 +147,22 @@ fn reach(table: &ElementTable, expr: &Expr, focus: &[String], root: bool) -> Res
                 return Ok(keep);
             }
             let from = reach(table, base, focus, root)?;
+            // Over several possible types (a choice such as Extension.value[x]) navigation keeps the
+            // types that have the element: an error only when none has it.
             let mut out = Vec::new();
+            let mut first_error = None;
             for t in &from {
-                out.extend(children(table, t, name)?);
+                match children(table, t, name) {
+                    Ok(c) => out.extend(c),
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                    }
+                }
             }
-            out
+            match first_error {
+                Some(e) if out.is_empty() => return Err(e),
+                _ => out,
+            }
         }
         Expr::Literal(v) => vec![match v {
             serde_json::Value::Bool(_) => "boolean".to_string(),
