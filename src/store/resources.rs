@@ -44,6 +44,11 @@ pub fn read(conn: &mut AnyConnection, res_type: &str, res_id: &str) -> StoreResu
         .optional()?)
 }
 
+/// How many current (not deleted) resources the database holds.
+pub fn count_current(conn: &mut AnyConnection) -> StoreResult<i64> {
+    Ok(resources::table.filter(resources::deleted.eq(false)).count().get_result(conn)?)
+}
+
 /// The current row, locked for the rest of the write transaction so concurrent writers of the same
 /// resource queue up instead of failing (PostgreSQL `FOR UPDATE`; a SQLite write transaction already
 /// holds the database's write lock).
