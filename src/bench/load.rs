@@ -337,7 +337,7 @@ impl Ceiling {
 
 fn resource_count(store: &Store) -> Result<i64, String> {
     let mut c = store.conn().map_err(|e| e.to_string())?;
-    crate::store::resources::count_current(&mut c).map_err(|e| e.to_string())
+    crate::store::meta::resource_count(&mut c).map_err(|e| e.to_string())
 }
 
 /// Loads the Synthea Bundles in turn (each load of a file is a new patient with new ids) until the
