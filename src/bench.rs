@@ -1,6 +1,13 @@
 //! `bedside bench`: loads N Synthea patients into a fresh database and times the searches apps make
 //! most, against a baseline (a read by id) measured in the same run, and prints the query plans.
 //! Timings are reported as ratios, never asserted.
+//!
+//! `bedside bench load` ([`load`]) is the load benchmark: the server over HTTP under `wrk`, next to
+//! a bare actix-web handler (the ceiling).
+
+pub mod dataset;
+pub mod load;
+pub mod wrk;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

@@ -35,6 +35,8 @@ pub struct AppState {
     pub store: Store,
     pub settings: Settings,
     pub keys: KeySet,
+    /// Access tokens already verified (signature and claims), so each is checked once, not per request.
+    pub tokens: smart::token_cache::TokenCache,
     /// HMAC key for paging cursors (stored in the database so every node accepts every cursor).
     pub cursor_secret: Vec<u8>,
     /// This node's queue to the access log's background writer.
@@ -84,7 +86,15 @@ impl AppState {
         drop(conn);
         let audit = audit::AuditLog::start(store.clone(), settings.audit_queue);
         let _retention = settings.audit_retention.map(|keep| audit::retention::Retention::start(store.clone(), keep));
-        Ok(AppState { store, settings, keys, cursor_secret, audit, _retention })
+        Ok(AppState {
+            store,
+            settings,
+            keys,
+            tokens: smart::token_cache::TokenCache::default(),
+            cursor_secret,
+            audit,
+            _retention,
+        })
     }
 }
 

@@ -19,7 +19,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -34,6 +34,8 @@ pub const WAIT_FOR_ROOM: Duration = Duration::from_millis(500);
 const WAIT_STEP: Duration = Duration::from_millis(5);
 const BATCH: usize = 100;
 const BATCH_WAIT: Duration = Duration::from_millis(100);
+/// While gathering a batch, the writer looks at the queue this often.
+const GATHER_STEP: Duration = Duration::from_millis(5);
 /// The writer looks at the backlog at least this often, even when no record arrives.
 const IDLE_WAKE: Duration = Duration::from_millis(500);
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
@@ -252,11 +254,22 @@ fn gather(first: Msg, rx: &Receiver<Msg>, batch: &mut Vec<Record>, acks: &mut Ve
         if batch.len() >= BATCH {
             return false;
         }
-        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(m) => next = m,
-            Err(RecvTimeoutError::Timeout) => return false,
-            Err(RecvTimeoutError::Disconnected) => return true,
-        }
+        // Take what is queued without blocking; when the queue is empty, sleep a short step rather
+        // than wait on the channel, so that on a busy server the requests' records do not each have
+        // to wake this thread (a futex wake per request on the sender's side).
+        next = loop {
+            match rx.try_recv() {
+                Ok(m) => break m,
+                Err(TryRecvError::Disconnected) => return true,
+                Err(TryRecvError::Empty) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return false;
+                    }
+                    std::thread::sleep(left.min(GATHER_STEP));
+                }
+            }
+        };
     }
 }
 

@@ -155,7 +155,19 @@ pub fn verified_claims(req: &HttpRequest) -> Result<token::AccessClaims, ApiErro
     }
     let state =
         req.app_data::<web::Data<AppState>>().ok_or_else(|| ApiError::Internal("application state missing".into()))?;
-    let verified = token::verify(&state.keys, &state.settings.fhir_base(), tok);
+    // A token verified on an earlier request is taken from the cache (never past its `exp`); the
+    // grant behind it is still checked on every request (`check_grant`).
+    let now = token::now_secs();
+    let verified = match state.tokens.get(tok, now) {
+        Some(claims) => Ok(claims),
+        None => {
+            let v = token::verify(&state.keys, &state.settings.fhir_base(), tok);
+            if let Ok(claims) = &v {
+                state.tokens.insert(tok, claims, now);
+            }
+            v
+        }
+    };
     req.extensions_mut().insert(VerifiedToken(verified.clone()));
     verified.map_err(ApiError::Unauthorized)
 }

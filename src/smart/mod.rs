@@ -39,6 +39,7 @@ pub mod rsa_key;
 pub mod scopes;
 pub mod secrets;
 pub mod token;
+pub mod token_cache;
 pub mod token_endpoint;
 pub mod users;
 

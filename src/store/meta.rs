@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use super::schema::server_meta;
+use super::schema::{resources, server_meta};
 use super::{AnyConnection, StoreResult};
 
 pub fn get(conn: &mut AnyConnection, name: &str) -> StoreResult<Option<String>> {
@@ -23,4 +23,9 @@ pub fn set(conn: &mut AnyConnection, name: &str, value: &str) -> StoreResult<()>
             .execute(conn)?;
     }
     Ok(())
+}
+
+/// How many current (not deleted) resources the database holds (a size, no resource data).
+pub fn resource_count(conn: &mut AnyConnection) -> StoreResult<i64> {
+    Ok(resources::table.filter(resources::deleted.eq(false)).count().get_result(conn)?)
 }

@@ -254,22 +254,36 @@ pub fn write(
         .filter(resource_history::version_id.eq(version_id))
         .select(resource_history::hseq)
         .first::<i64>(conn)?;
-    replace_history_compartment(conn, hseq, &new.index.compartment)?;
-    index::replace(conn, seq, res_type, &new.index)?;
+    insert_history_compartment(conn, hseq, &new.index.compartment)?;
+    // A new resource has no index rows to delete (sequence numbers are never reused).
+    if current.is_none() {
+        index::insert(conn, seq, res_type, &new.index)?;
+    } else {
+        index::replace(conn, seq, res_type, &new.index)?;
+    }
     Ok(Written { seq, version_id, last_updated: last_updated.to_string(), created: current.is_none() })
 }
 
 /// Sets the patients whose compartment held one stored version (`hseq`).
 pub fn replace_history_compartment(conn: &mut AnyConnection, hseq: i64, patients: &[String]) -> StoreResult<()> {
     diesel::delete(history_compartment::table.filter(history_compartment::hseq.eq(hseq))).execute(conn)?;
+    insert_history_compartment(conn, hseq, patients)
+}
+
+/// Records the patients of a version just written (one multi-row INSERT).
+fn insert_history_compartment(conn: &mut AnyConnection, hseq: i64, patients: &[String]) -> StoreResult<()> {
     let mut patients: Vec<&String> = patients.iter().collect();
     patients.sort();
     patients.dedup();
-    for p in patients {
-        diesel::insert_into(history_compartment::table)
-            .values((history_compartment::hseq.eq(hseq), history_compartment::patient_id.eq(p)))
-            .execute(conn)?;
+    if patients.is_empty() {
+        return Ok(());
     }
+    let rows: Vec<_> =
+        patients.iter().map(|p| (history_compartment::hseq.eq(hseq), history_compartment::patient_id.eq(*p))).collect();
+    match conn {
+        AnyConnection::Postgresql(c) => diesel::insert_into(history_compartment::table).values(&rows).execute(c)?,
+        AnyConnection::Sqlite(c) => diesel::insert_into(history_compartment::table).values(&rows).execute(c)?,
+    };
     Ok(())
 }
 

@@ -276,6 +276,92 @@ pub const MAX_BINDS: usize = 30_000;
 /// How many ids one statement lists in an `IN (…)` (include and revinclude lookups run per chunk).
 const CHUNK: usize = 500;
 
+/// The most statement shapes (SQL text and value types) this process lets diesel keep prepared; each
+/// pooled connection then holds at most this many. Shapes past the bound run unprepared, as before,
+/// so a stream of unusual searches cannot grow the caches.
+const MAX_PREPARED: usize = 256;
+
+/// Whether this statement shape may stay prepared: shapes are admitted first come, up to
+/// [`MAX_PREPARED`] (the common searches come first and often).
+fn admitted(text: &str, binds: &[Bind]) -> bool {
+    use std::hash::{Hash, Hasher};
+    static SHAPES: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<u64>>> = std::sync::OnceLock::new();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    for b in binds {
+        std::mem::discriminant(b).hash(&mut h);
+    }
+    let shape = h.finish();
+    let Ok(mut shapes) = SHAPES.get_or_init(Default::default).lock() else { return false };
+    if shapes.contains(&shape) {
+        return true;
+    }
+    if shapes.len() < MAX_PREPARED {
+        shapes.insert(shape);
+        return true;
+    }
+    false
+}
+
+/// A statement of this module: SQL text split at its `?` placeholders, and the values. Unlike
+/// `diesel::sql_query` (never cached), diesel keeps it in the connection's prepared-statement cache
+/// (keyed by SQL text and value types) when its shape is [`admitted`], so a repeated search is
+/// not parsed and planned again. Placeholders are written by diesel (`?` or `$n`).
+struct Prepared<'a> {
+    parts: Vec<&'a str>,
+    binds: &'a [Bind],
+    cache: bool,
+}
+
+impl<'a> Prepared<'a> {
+    fn new(text: &'a str, binds: &'a [Bind]) -> Prepared<'a> {
+        Prepared { parts: text.split('?').collect(), binds, cache: admitted(text, binds) }
+    }
+}
+
+macro_rules! prepared_fragment {
+    ($backend:ty) => {
+        impl diesel::query_builder::QueryFragment<$backend> for Prepared<'_> {
+            fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, $backend>) -> QueryResult<()> {
+                if !self.cache {
+                    out.unsafe_to_cache_prepared();
+                }
+                let last = self.parts.len().saturating_sub(1);
+                for (i, part) in self.parts.iter().enumerate() {
+                    out.push_sql(part);
+                    if i == last {
+                        break;
+                    }
+                    match self.binds.get(i) {
+                        Some(Bind::Text(v)) => out.push_bind_param::<Text, _>(v)?,
+                        Some(Bind::Int(v)) => out.push_bind_param::<BigInt, _>(v)?,
+                        Some(Bind::Float(v)) => out.push_bind_param::<Double, _>(v)?,
+                        None => {
+                            return Err(diesel::result::Error::QueryBuilderError(
+                                "a placeholder without a value".into(),
+                            ))
+                        }
+                    }
+                }
+                Ok(())
+            }
+        }
+    };
+}
+prepared_fragment!(diesel::pg::Pg);
+prepared_fragment!(diesel::sqlite::Sqlite);
+
+impl diesel::query_builder::QueryId for Prepared<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::Query for Prepared<'_> {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl<Conn> RunQueryDsl<Conn> for Prepared<'_> {}
+
 macro_rules! run_sql {
     ($conn:expr, $sql:expr, $row:ty) => {{
         let sql: &Sql = $sql;
@@ -288,16 +374,12 @@ macro_rules! run_sql {
         }
         match $conn {
             AnyConnection::Postgresql(c) => {
-                let text = numbered(&sql.text).replace("{COLLATE}", " COLLATE \"C\"").replace("{NOIDX}", "");
-                let q = diesel::sql_query(text).into_boxed::<diesel::pg::Pg>();
-                let q = bind_all!(q, &sql.binds);
-                q.load::<$row>(c)
+                let text = sql.text.replace("{COLLATE}", " COLLATE \"C\"").replace("{NOIDX}", "");
+                Prepared::new(&text, &sql.binds).load::<$row>(c)
             }
             AnyConnection::Sqlite(c) => {
                 let text = sql.text.replace("FALSE", "0").replace("{COLLATE}", "").replace("{NOIDX}", "+");
-                let q = diesel::sql_query(text).into_boxed::<diesel::sqlite::Sqlite>();
-                let q = bind_all!(q, &sql.binds);
-                q.load::<$row>(c)
+                Prepared::new(&text, &sql.binds).load::<$row>(c)
             }
         }
     }};

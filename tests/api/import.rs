@@ -58,7 +58,7 @@ fn cli_import_of_a_us_core_patient() {
     let t = app.token("patient/*.read", Some("85"));
     let p = app.get("/Patient/85", &t).expect(200).json();
     assert_eq!(p["id"], "85");
-    let obs = app.get("/Observation?patient=85&_count=1", &t).expect(200).json();
+    let obs = app.get("/Observation?patient=85&_count=1&_total=accurate", &t).expect(200).json();
     assert!(obs["total"].as_i64().unwrap() > 50, "{obs}");
 }
 

@@ -5,6 +5,7 @@
 mod audit;
 mod audit_durability;
 mod auth;
+mod bench;
 mod bundles;
 mod crud;
 mod examples;

@@ -77,7 +77,6 @@ pub async fn patient_everything(
         .iter()
         .map(|t| Include { source_type: t.clone(), param: None, target_type: None, iterate: false })
         .collect();
-    spec.want_total = true;
     spec.used = passthrough.iter().filter(|(k, _)| k != "_cursor").cloned().collect();
     let fp = engine::fingerprint(&[format!("everything/{pid}")], &spec.used);
     let after = match &spec.cursor {

@@ -77,8 +77,12 @@ pub fn run(
     let next = if more { page.last().map(|h| After { keys: h.keys.clone(), seq: h.seq }) } else { None };
     let seqs: Vec<i64> = page.iter().map(|h| h.seq).collect();
     let matches = rows::read_many(conn, &seqs)?;
-    let total = if spec.want_total || spec.summary == Some(Summary::Count) {
+    // `_count=0` asks for the total alone, like `_summary=count`.
+    let total = if spec.want_total == Some(true) || count == 0 {
         Some(store_search::count(conn, &spec.query)?)
+    } else if spec.want_total.is_none() && q.after.is_none() && next.is_none() {
+        // The first page holds every match: the total is known without counting.
+        Some(page.len() as i64)
     } else {
         None
     };

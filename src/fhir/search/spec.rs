@@ -53,7 +53,10 @@ pub struct Include {
 pub struct SearchSpec {
     pub query: Query,
     pub count: usize,
-    pub want_total: bool,
+    /// `_total`: Some(true) counts every match (`accurate`, `estimate`), Some(false) gives no total
+    /// (`none`). Without it the Bundle's `total` is given only when it costs nothing: the first page
+    /// holds every match.
+    pub want_total: Option<bool>,
     pub summary: Option<Summary>,
     pub elements: Option<Vec<String>>,
     pub includes: Vec<Include>,
@@ -234,7 +237,7 @@ impl SearchSpec {
         let mut spec = SearchSpec {
             query: Query { res_types: res_types.clone(), ..Default::default() },
             count: settings.default_count,
-            want_total: true,
+            want_total: None,
             summary: None,
             elements: None,
             includes: Vec::new(),
@@ -260,8 +263,8 @@ impl SearchSpec {
                     }
                     "_format" | "_pretty" | "_type" => {}
                     "_total" => match value.as_str() {
-                        "none" => spec.want_total = false,
-                        "estimate" | "accurate" => spec.want_total = true,
+                        "none" => spec.want_total = Some(false),
+                        "estimate" | "accurate" => spec.want_total = Some(true),
                         _ => return Err(bad(format!("_total={value}: use none, estimate or accurate"))),
                     },
                     "_summary" => {
