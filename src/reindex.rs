@@ -27,6 +27,8 @@ pub fn rules_fingerprint() -> String {
             h.update(p.code.as_bytes());
             h.update([1u8]);
             h.update(p.expression_text.as_bytes());
+            // Whether the registry indexes it at all (its expression type-checks, see SearchParam::problem).
+            h.update([3u8, u8::from(p.is_indexed())]);
         }
         for c in r.patient_compartment_params(t) {
             h.update([2u8]);
