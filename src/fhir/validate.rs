@@ -301,6 +301,12 @@ impl Validator {
         if s.is_empty() {
             return self.issue(path, format!("empty string \"\" is not a valid {ty} (omit the element instead)"));
         }
+        if ty == "xhtml" {
+            if let Err(e) = bedside_model::check_narrative_div(s) {
+                return self.issue(path, e.0);
+            }
+            return;
+        }
         const ZONE: &str = "with a timezone Z or +hh:mm/-hh:mm";
         let no_ws = || !s.chars().any(char::is_whitespace);
         #[rustfmt::skip]
@@ -516,7 +522,7 @@ mod tests {
         (r#"{"resourceType": "AllergyIntolerance", "category": ["food", "drug"]}"#,
          "AllergyIntolerance.category[1]", "not one of food"),
         (r#"{"resourceType": "Patient", "telecom": [{"system": "telephone"}]}"#, "Patient.telecom[0].system", "not one of phone"),
-        (r#"{"resourceType": "Patient", "text": {"status": "auto", "div": "<div/>"}}"#,
+        (r#"{"resourceType": "Patient", "text": {"status": "auto", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">x</div>"}}"#,
          "Patient.text.status", "(required value set NarrativeStatus)"),
         (r#"{"resourceType": "Observation", "valueQuantity": {"value": 1, "comparator": "=="}}"#,
          "Observation.valueQuantity.comparator", "not one of"),

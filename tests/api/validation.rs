@@ -105,3 +105,31 @@ fn empty_body_is_400() {
     let app = TestApp::new();
     post_raw(&app, "/Patient", "application/fhir+json", "").expect(400);
 }
+
+/// Narrative XHTML is checked before storing (found by fuzzing: a div whose root tag was not `div`
+/// was stored and could then not be served as XML): well-formed, one XHTML `div` root, only R4's
+/// formatting elements, no scripts or event handlers.
+#[test]
+fn narratives_must_be_safe_well_formed_xhtml() {
+    let app = TestApp::new();
+    let t = app.admin();
+    let with_div = |div: &str| {
+        let mut p = crate::support::patient("Narrative");
+        p["text"] = serde_json::json!({"status": "generated", "div": div});
+        p
+    };
+    for bad in [
+        r#"<dinnnv xmlns="http://www.w3.org/1999/xhtml">[Put rendering here]</div>"#,
+        r#"<div xmlns="http://www.w3.org/1999/xhtml"><script>alert(1)</script></div>"#,
+        r#"<div xmlns="http://www.w3.org/1999/xhtml"><img src="x" onerror="alert(1)"/></div>"#,
+        r#"<div xmlns="http://www.w3.org/1999/xhtml"><a href="javascript:alert(1)">x</a></div>"#,
+        r#"<div>no namespace</div>"#,
+    ] {
+        let r = app.post_json("/Patient", &t, &with_div(bad)).expect(400).json();
+        assert!(r["issue"][0]["diagnostics"].as_str().unwrap().contains("text.div"), "{r}");
+    }
+    let ok = r#"<div xmlns="http://www.w3.org/1999/xhtml"><p>Ada <b>Lovelace</b></p></div>"#;
+    let id = app.post_json("/Patient", &t, &with_div(ok)).expect(201).json()["id"].as_str().unwrap().to_string();
+    let xml = app.send(app.req("GET", &format!("/Patient/{id}?_format=xml"), Some(&t))).expect(200).text();
+    assert!(xml.contains("<b>Lovelace</b>"), "{xml}");
+}

@@ -6,6 +6,9 @@
 
 mod depth;
 mod narrative;
+mod xhtml;
+
+pub use xhtml::check_div as check_narrative_div;
 
 pub use depth::{
     check_json as check_json_depth, check_value as check_value_depth, value_depth, MAX_DEPTH, MAX_XML_DEPTH,
