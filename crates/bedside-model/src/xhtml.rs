@@ -120,7 +120,7 @@ pub fn check_div(div: &str) -> Result<(), ModelError> {
     let mut depth = 0usize;
     let mut seen_root = false;
     loop {
-        match reader.read_event().map_err(|e| bad(e))? {
+        match reader.read_event().map_err(bad)? {
             Event::Start(e) => {
                 if seen_root && depth == 0 {
                     return Err(bad("it has more than one root element"));
