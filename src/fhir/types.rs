@@ -19,6 +19,7 @@ pub const SUPPORTED_TYPES: &[&str] = &[
     "Endpoint",
     "ExplanationOfBenefit",
     "Goal",
+    "Group",
     "ImagingStudy",
     "Immunization",
     "Location",

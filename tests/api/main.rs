@@ -5,6 +5,7 @@
 mod audit;
 mod audit_durability;
 mod auth;
+mod bulk_export;
 mod bundles;
 mod crud;
 mod examples;
