@@ -102,6 +102,19 @@ pub struct ServeArgs {
     /// and then hourly. Default: keep them forever (prune by hand with `bedside audit prune`).
     #[arg(long, env = "BEDSIDE_AUDIT_RETENTION")]
     pub audit_retention: Option<String>,
+    /// Folder for Bulk Data export files (default: <data-dir>/exports). Ignored with --export-store.
+    #[arg(long, env = "BEDSIDE_EXPORT_DIR")]
+    pub export_dir: Option<PathBuf>,
+    /// Object storage for export files shared by several nodes: s3://bucket/prefix (S3 or compatible;
+    /// credentials, region and endpoint from the standard AWS_* variables).
+    #[arg(long, env = "BEDSIDE_EXPORT_STORE")]
+    pub export_store: Option<String>,
+    /// How long finished export jobs and their files are kept (e.g. 24h, 7d).
+    #[arg(long, env = "BEDSIDE_EXPORT_RETENTION", default_value = "24h")]
+    pub export_retention: String,
+    /// Size at which an export file is closed and the next part begun, in bytes.
+    #[arg(long, env = "BEDSIDE_EXPORT_PART_BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub export_part_bytes: usize,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -232,6 +245,36 @@ impl GrantTerms {
     }
 }
 
+/// Bulk Data `$export`: where files go, how long they stay, and this node's worker.
+#[derive(Debug, Clone)]
+pub struct ExportSettings {
+    /// A folder, or `s3://bucket/prefix`.
+    pub store: String,
+    /// Finished jobs and their files are removed this long after they finish.
+    pub retention: std::time::Duration,
+    /// An NDJSON file is closed once it holds this many bytes.
+    pub part_bytes: usize,
+    /// Run an export worker on this node (`serve` does; commands such as `import` do not).
+    pub worker: bool,
+    /// How often an idle worker looks for jobs.
+    pub poll: std::time::Duration,
+    /// How long a worker holds a job without renewing its lease (renewed before every batch).
+    pub lease: std::time::Duration,
+}
+
+impl ExportSettings {
+    fn defaults(store: String) -> ExportSettings {
+        ExportSettings {
+            store,
+            retention: std::time::Duration::from_secs(24 * 3600),
+            part_bytes: 8 * 1024 * 1024,
+            worker: false,
+            poll: std::time::Duration::from_secs(2),
+            lease: std::time::Duration::from_secs(60),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// Public base URL without trailing slash, e.g. `http://127.0.0.1:8080`.
@@ -261,6 +304,8 @@ pub struct Settings {
     pub audit_retention: Option<std::time::Duration>,
     /// What one request may ask of the server.
     pub limits: Limits,
+    /// Bulk Data `$export`.
+    pub export: ExportSettings,
 }
 
 impl Settings {
@@ -286,6 +331,35 @@ impl Settings {
                 }
             },
         };
+        let mut export = ExportSettings::defaults(match &args.export_store {
+            Some(s) => s.clone(),
+            None => args
+                .export_dir
+                .clone()
+                .unwrap_or_else(|| args.db.data_dir.join("exports"))
+                .to_string_lossy()
+                .into_owned(),
+        });
+        export.retention = match humantime::parse_duration(args.export_retention.trim()) {
+            Ok(d) if d >= std::time::Duration::from_secs(60) => d,
+            Ok(_) => {
+                return Err(format!(
+                    "--export-retention {:?}: keep export files a minute at least",
+                    args.export_retention
+                ))
+            }
+            Err(e) => {
+                return Err(format!(
+                    "--export-retention {:?}: expected an age such as 24h or 7d ({e})",
+                    args.export_retention
+                ))
+            }
+        };
+        if args.export_part_bytes < 64 * 1024 {
+            return Err("--export-part-bytes must be at least 65536".into());
+        }
+        export.part_bytes = args.export_part_bytes;
+        export.worker = true;
         Ok(Settings {
             base_url,
             max_body_bytes: args.max_body_bytes,
@@ -308,6 +382,7 @@ impl Settings {
             audit_queue: args.audit_queue,
             audit_retention,
             limits: Limits::from_args(&args.limits)?,
+            export,
         })
     }
 
@@ -330,6 +405,9 @@ impl Settings {
             audit_queue: crate::audit::writer::QUEUE_CAPACITY,
             audit_retention: None,
             limits: Limits::default(),
+            export: ExportSettings::defaults(
+                std::env::temp_dir().join("bedside-exports").to_string_lossy().into_owned(),
+            ),
         }
     }
 

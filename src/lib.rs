@@ -43,6 +43,10 @@ pub struct AppState {
     audit: audit::AuditLog,
     /// Automatic access-log retention (`--audit-retention`), stopped when the state is dropped.
     _retention: Option<audit::retention::Retention>,
+    /// Where Bulk Data export files are kept (shared by every node through object storage).
+    pub exports: fhir::export::files::FileStore,
+    /// This node's export worker (when `settings.export.worker`), stopped when the state is dropped.
+    _export_worker: Option<fhir::export::worker::Worker>,
 }
 
 impl AppState {
@@ -86,6 +90,11 @@ impl AppState {
         drop(conn);
         let audit = audit::AuditLog::start(store.clone(), settings.audit_queue);
         let _retention = settings.audit_retention.map(|keep| audit::retention::Retention::start(store.clone(), keep));
+        let exports = fhir::export::files::FileStore::open(&settings.export.store).map_err(StoreError::Pool)?;
+        let _export_worker = settings
+            .export
+            .worker
+            .then(|| fhir::export::worker::Worker::start(store.clone(), settings.clone(), exports.clone()));
         Ok(AppState {
             store,
             settings,
@@ -94,6 +103,8 @@ impl AppState {
             cursor_secret,
             audit,
             _retention,
+            exports,
+            _export_worker,
         })
     }
 }

@@ -10,11 +10,18 @@ use super::us_core;
 const EXPECTATION: &str = "http://hl7.org/fhir/StructureDefinition/capabilitystatement-expectation";
 const COMBINATION: &str = "http://hl7.org/fhir/StructureDefinition/capabilitystatement-search-parameter-combination";
 
+/// The Bulk Data Access server CapabilityStatement this server instantiates (`$export`).
+const BULK_DATA: &str = "http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data";
+
 /// The operations served on `resource_type`.
 fn operations(resource_type: &str) -> Vec<Value> {
     match resource_type {
         "Patient" => vec![
             json!({"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"}),
+            json!({"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export"}),
+        ],
+        "Group" => vec![
+            json!({"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"}),
         ],
         "DocumentReference" => {
             vec![json!({"name": "docref", "definition": "http://hl7.org/fhir/us/core/OperationDefinition/docref"})]
@@ -133,7 +140,7 @@ fn statement(base_url: &str, fhir_base: &str, resources: Vec<Value>) -> Value {
         "date": super::instant::now().text.get(..10).unwrap_or("2026-01-01"),
         "publisher": "Bedside",
         "kind": "instance",
-        "instantiates": [us_core::instantiates()],
+        "instantiates": [us_core::instantiates(), BULK_DATA],
         "implementationGuide": [format!("http://hl7.org/fhir/us/core/ImplementationGuide/hl7.fhir.us.core|{}", us_core::version())],
         "software": {"name": "Bedside", "version": env!("CARGO_PKG_VERSION")},
         "implementation": {"description": "Bedside FHIR R4 patient-access API", "url": fhir_base},
@@ -148,7 +155,8 @@ fn statement(base_url: &str, fhir_base: &str, resources: Vec<Value>) -> Value {
                 "description": format!("Bearer access tokens (JWT, ES256) signed by this server; keys at {base_url}/.well-known/jwks.json")
             },
             "resource": resources,
-            "interaction": [{"code": "transaction"}, {"code": "batch"}, {"code": "history-system"}]
+            "interaction": [{"code": "transaction"}, {"code": "batch"}, {"code": "history-system"}],
+            "operation": [{"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"}]
         }]
     })
 }

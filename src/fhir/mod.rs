@@ -2,6 +2,7 @@
 
 pub mod capability;
 pub mod compartment;
+pub mod export;
 pub mod format;
 pub mod guard;
 pub mod handlers;
@@ -43,6 +44,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("", web::get().to(search_h::search_system))
             .route("/", web::get().to(search_h::search_system))
             .route("/_history", web::get().to(history::system))
+            .configure(handlers::export::routes)
             .route("/Patient/{id}/$everything", web::get().to(handlers::everything::patient_everything))
             .route("/DocumentReference/$docref", web::get().to(handlers::docref::docref_get))
             .route("/DocumentReference/$docref", web::post().to(handlers::docref::docref_post))

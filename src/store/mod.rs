@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod exports;
 pub mod index;
 pub mod keys;
 pub mod meta;

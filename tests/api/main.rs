@@ -6,6 +6,7 @@ mod audit;
 mod audit_durability;
 mod auth;
 mod bench;
+mod bulk_export;
 mod bundles;
 mod crud;
 mod examples;

@@ -4,6 +4,7 @@
 pub mod bundle;
 pub mod docref;
 pub mod everything;
+pub mod export;
 pub mod history;
 pub mod metadata;
 pub mod read;

@@ -90,6 +90,24 @@ pub fn run(
     Ok(Page { matches, included, total, next, includes_capped })
 }
 
+/// One batch of a Bulk Data export: the current resources `spec` matches (its query carries the
+/// token's reach, added when it was parsed; callers only narrow it), in keyset order after `after`,
+/// at most `limit`, and where the next batch starts (None: this was the last).
+pub fn export_batch(
+    conn: &mut AnyConnection,
+    spec: &SearchSpec,
+    after: Option<After>,
+    limit: usize,
+) -> Result<(Vec<StoredResource>, Option<After>), ApiError> {
+    let mut q = spec.query.clone();
+    q.after = after;
+    q.limit = limit as i64;
+    let hits = store_search::find(conn, &q)?;
+    let next = if hits.len() == limit { hits.last().map(|h| After { keys: h.keys.clone(), seq: h.seq }) } else { None };
+    let seqs: Vec<i64> = hits.iter().map(|h| h.seq).collect();
+    Ok((rows::read_many(conn, &seqs)?, next))
+}
+
 /// Current resources of `res_type` that match `conditions` and that the token may read (its reach
 /// is part of the query), at most `limit`. Types the token cannot read give nothing.
 fn find_readable(
