@@ -52,15 +52,7 @@ fn removing_a_client_ends_its_grants_and_tokens() {
     let removed = ok(&bedside(&app, &["client", "remove", "--client-id", &client], None));
     assert!(removed.contains("removed") && removed.contains("1 live grant"), "{removed}");
     app.get(&format!("/Patient/{me}"), at).expect(401);
-    let r = token_request(
-        &app,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", t["refresh_token"].as_str().unwrap()),
-            ("client_id", &client),
-        ],
-        None,
-    );
+    let r = refresh(&app, &client, &t);
     assert!(r.status == 400 || r.status == 401, "{}", r.text());
     one_line_error(&bedside(&app, &["client", "show", "--client-id", &client], None), "no client");
     one_line_error(&bedside(&app, &["client", "remove", "--client-id", "nope"], None), "no client");

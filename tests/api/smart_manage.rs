@@ -1,9 +1,8 @@
 //! "Your connected apps" (`/auth/manage`): a user sees which apps hold access and takes it back.
 
 use crate::smart_support::*;
-use crate::support::{patient, Resp, TestApp};
+use crate::support::{patient, TestApp};
 use bedside::smart::clients::ClientAuth;
-use serde_json::Value;
 
 #[test]
 fn a_patient_sees_connected_apps_and_takes_access_back() {
@@ -34,15 +33,7 @@ fn a_patient_sees_connected_apps_and_takes_access_back() {
     let revoke = vec![("csrf".to_string(), hidden(&list, "csrf")), ("client".to_string(), hidden(&list, "client"))];
     b.post_form(&form_action(&list), &revoke).expect(303);
     app.get(&format!("/Patient/{me}"), at).expect(401);
-    let r = token_request(
-        &app,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", t["refresh_token"].as_str().unwrap()),
-            ("client_id", &client),
-        ],
-        None,
-    );
+    let r = refresh(&app, &client, &t);
     assert_eq!(r.json()["error"], "invalid_grant");
     let after = b.get(&manage).expect(200).text();
     assert!(after.contains("No app can use your record"), "{after}");
@@ -96,18 +87,6 @@ fn signed_in_list(app: &TestApp, b: &mut Browser) -> String {
     ];
     b.post_form(&form_action(&login_page), &fields).expect(303);
     b.get(&format!("{}/auth/manage", app.base)).expect(200).text()
-}
-
-fn refresh(app: &TestApp, client: &str, token: &Value) -> Resp {
-    token_request(
-        app,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", token["refresh_token"].as_str().unwrap()),
-            ("client_id", client),
-        ],
-        None,
-    )
 }
 
 #[test]

@@ -255,3 +255,16 @@ pub fn exchange(app: &TestApp, client: &str, code: &str, verifier: &str) -> Resp
         None,
     )
 }
+
+/// Uses a token response's refresh token (public client).
+pub fn refresh(app: &TestApp, client: &str, token: &serde_json::Value) -> Resp {
+    token_request(
+        app,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", token["refresh_token"].as_str().unwrap()),
+            ("client_id", client),
+        ],
+        None,
+    )
+}

@@ -35,15 +35,7 @@ fn reused_code_fails_and_revokes_what_it_issued() {
     app.get(&format!("/Patient/{me}"), at).expect(200);
     assert_oauth_error(exchange(&app, &client, &code, &verifier), 400, "invalid_grant");
     app.get(&format!("/Patient/{me}"), at).expect(401);
-    let r = token_request(
-        &app,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", t["refresh_token"].as_str().unwrap()),
-            ("client_id", &client),
-        ],
-        None,
-    );
+    let r = refresh(&app, &client, &t);
     assert_oauth_error(r, 400, "invalid_grant");
 }
 
@@ -224,15 +216,7 @@ fn reused_refresh_token_revokes_the_grant() {
     assert_oauth_error(token_request(&app, &form, None), 400, "invalid_grant");
     // The rotated token and its access token die with the grant.
     app.get(&format!("/Patient/{me}"), t2["access_token"].as_str().unwrap()).expect(401);
-    let r = token_request(
-        &app,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", t2["refresh_token"].as_str().unwrap()),
-            ("client_id", &client),
-        ],
-        None,
-    );
+    let r = refresh(&app, &client, &t2);
     assert_oauth_error(r, 400, "invalid_grant");
 }
 
@@ -258,15 +242,7 @@ fn expired_refresh_token_fails() {
     let (app, _, client, code, verifier) = setup("patient/Patient.rs online_access");
     let t = exchange(&app, &client, &code, &verifier).expect(200).json();
     sql(&app, "UPDATE refresh_tokens SET expires_at = 0");
-    let r = token_request(
-        &app,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", t["refresh_token"].as_str().unwrap()),
-            ("client_id", &client),
-        ],
-        None,
-    );
+    let r = refresh(&app, &client, &t);
     assert_oauth_error(r, 400, "invalid_grant");
 }
 
