@@ -16,8 +16,10 @@ fn search_by_id_and_patient_with_paging() {
     app.create(&observation(&other, "99"));
     let s = app.get(&format!("/Patient?_id={a},{other}"), &t).expect(200).json();
     assert_eq!(s["total"], 2);
-    // Without _total the Bundle has no total when a page does not hold every match (no count query).
-    let uncounted = app.get(&format!("/Observation?patient={a}&_count=2"), &t).expect(200).json();
+    // Every page carries the total unless `_total=none` (which saves the count query).
+    let counted = app.get(&format!("/Observation?patient={a}&_count=2"), &t).expect(200).json();
+    assert_eq!(counted["total"], 5, "{counted}");
+    let uncounted = app.get(&format!("/Observation?patient={a}&_count=2&_total=none"), &t).expect(200).json();
     assert!(uncounted.get("total").is_none(), "{uncounted}");
     let page1 = app.get(&format!("/Observation?patient={a}&_count=2&_total=accurate"), &t).expect(200).json();
     assert_eq!(page1["total"], 5);

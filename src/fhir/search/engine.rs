@@ -77,14 +77,15 @@ pub fn run(
     let next = if more { page.last().map(|h| After { keys: h.keys.clone(), seq: h.seq }) } else { None };
     let seqs: Vec<i64> = page.iter().map(|h| h.seq).collect();
     let matches = rows::read_many(conn, &seqs)?;
-    // `_count=0` asks for the total alone, like `_summary=count`.
-    let total = if spec.want_total == Some(true) || count == 0 {
-        Some(store_search::count(conn, &spec.query)?)
-    } else if spec.want_total.is_none() && q.after.is_none() && next.is_none() {
+    // Every page carries the total (clients such as fhirclient and fhirpy read it on each page) unless
+    // `_total=none`; `_count=0` asks for the total alone, like `_summary=count`.
+    let total = if spec.want_total == Some(false) && count != 0 {
+        None
+    } else if count != 0 && q.after.is_none() && next.is_none() {
         // The first page holds every match: the total is known without counting.
         Some(page.len() as i64)
     } else {
-        None
+        Some(store_search::count(conn, &spec.query)?)
     };
     let (included, includes_capped) = includes(conn, access, spec, &matches)?;
     Ok(Page { matches, included, total, next, includes_capped })
