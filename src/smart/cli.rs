@@ -184,10 +184,6 @@ fn read_password() -> Result<String, String> {
     Ok(password.trim_end_matches(['\r', '\n']).to_string())
 }
 
-fn day(secs: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(secs).map(|t| t.date().to_string()).unwrap_or_default()
-}
-
 pub fn user(cmd: UserCommand) -> Result<(), String> {
     let no_user = |u: &str| format!("no user {u:?}");
     match cmd {
@@ -197,7 +193,7 @@ pub fn user(cmd: UserCommand) -> Result<(), String> {
             println!("{:<24} {:<40} {:<10} status", "username", "fhir user", "created");
             for u in &users {
                 let status = if u.disabled { "disabled" } else { "active" };
-                println!("{:<24} {:<40} {:<10} {status}", u.username, u.fhir_user, day(u.created_at));
+                println!("{:<24} {:<40} {:<10} {status}", u.username, u.fhir_user, super::token::day_of(u.created_at));
             }
             println!("{} user(s)", users.len());
             Ok(())
@@ -263,7 +259,7 @@ pub fn client(cmd: ClientCommand) -> Result<(), String> {
                     name,
                     c.client_type,
                     c.access_term,
-                    day(c.created_at)
+                    super::token::day_of(c.created_at)
                 );
             }
             println!("{} client(s)", all.len());

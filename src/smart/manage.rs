@@ -28,11 +28,6 @@ fn now() -> i64 {
     token::now_secs() as i64
 }
 
-/// "2026-11-29" of a Unix time.
-fn day(secs: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(secs).map(|t| t.date().to_string()).unwrap_or_default()
-}
-
 /// The plain-words lines of a granted scope string.
 fn lines(scope: &str, patient_user: bool) -> Vec<String> {
     let whose = if patient_user { Whose::Yours } else { Whose::ThePatients };
@@ -83,7 +78,7 @@ fn list_page(
     }
     for (i, app) in apps.iter_mut().enumerate() {
         app.lines = lines(&scopes[i].join(" "), patient_user);
-        app.since = day(first[i]);
+        app.since = super::token::day_of(first[i]);
         app.until = pages::until_words(last[i], now());
     }
     let others = super::activity::fill(c, &state.settings.base_url, username, &mut apps)?;

@@ -36,6 +36,11 @@ pub fn now_secs() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
+/// The UTC day of a Unix time ("2026-11-29"), as the operator commands and pages show it.
+pub fn day_of(secs: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(secs).map(|t| t.date().to_string()).unwrap_or_default()
+}
+
 /// What to put in a new access token.
 #[derive(Debug, Clone, Default)]
 pub struct TokenRequest {
