@@ -1,6 +1,6 @@
 //! Turning finished `/fhir` requests into access records — in one place, so no interaction is missed.
 //!
-//! The `AccessContext` extractor marks each request whose token it accepted with a [`Caller`]; the
+//! The access-token extractor marks (through [`identify`]) each request whose token it accepted with a [`Caller`]; the
 //! middleware [`record`] runs after the handler and, for every marked request, derives the
 //! interaction from the route, takes the status from the response, and the references from the URL
 //! (read, vread, delete), the `Location` header (create, update, patch) or what the handler noted
@@ -9,14 +9,14 @@
 //! are reads of the access log itself (`/fhir/AuditEvent`), so reading it never feeds it.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
-use actix_web::{web, HttpMessage, HttpRequest};
+use actix_web::{HttpMessage, HttpRequest};
 
-use super::{relative_reference, Caller, Interaction, Record, Refs};
-use crate::smart::access::AccessContext;
-use crate::AppState;
+use super::{Caller, Interaction, Record, Refs};
+use crate::audit::AuditLog;
 
 /// Query parameters never written to the log (credentials that a client might put in a URL; `code`
 /// stays: it is a common FHIR search parameter, and authorization codes are never sent to `/fhir`).
@@ -47,20 +47,20 @@ pub struct EntryNote {
     pub location: Option<String>,
 }
 
-/// The caller of a request, as the access log keeps it.
-pub fn caller_of(access: &AccessContext) -> Caller {
-    Caller {
-        client_id: access.client_id.clone(),
-        grant_id: access.grant.clone(),
-        fhir_user: access.fhir_user.as_deref().map(relative_reference),
-        compartment_patient: access.compartment_patient().map(str::to_string),
-        context_patient: access.patient.clone(),
-    }
+/// Where the records of an identified request go: this node's access log, and the FHIR base that
+/// `Location` headers are made relative to.
+#[derive(Clone)]
+struct Sink {
+    log: Arc<AuditLog>,
+    fhir_base: Arc<str>,
 }
 
-/// Marks a request as made with this (accepted) token: it will be recorded.
-pub fn identify(req: &HttpRequest, access: &AccessContext) {
-    req.extensions_mut().insert(caller_of(access));
+/// Marks a request as made with an accepted token: it will be recorded in `log`, as made by `caller`.
+/// The access-token extractor calls this; the access log never looks at tokens itself.
+pub fn identify(req: &HttpRequest, caller: Caller, log: &Arc<AuditLog>, fhir_base: &str) {
+    let mut ext = req.extensions_mut();
+    ext.insert(caller);
+    ext.insert(Sink { log: log.clone(), fhir_base: fhir_base.into() });
 }
 
 fn with_notes(req: &HttpRequest, f: impl FnOnce(&mut Notes)) {
@@ -136,9 +136,9 @@ where
     let fut = srv.call(req);
     async move {
         let res = fut.await?;
-        if let Some((state, records)) = records_of(&res) {
+        if let Some((sink, records)) = records_of(&res) {
             for r in records {
-                state.audit().record(r).await;
+                sink.log.record(r).await;
             }
         }
         Ok(res)
@@ -146,28 +146,27 @@ where
 }
 
 /// The records of a finished request (none for requests without a caller and for reads of the
-/// access log itself), with the state whose log takes them.
-fn records_of<B>(res: &ServiceResponse<B>) -> Option<(web::Data<AppState>, Vec<Record>)> {
+/// access log itself), with the log that takes them.
+fn records_of<B>(res: &ServiceResponse<B>) -> Option<(Sink, Vec<Record>)> {
     let req = res.request();
     let caller = req.extensions().get::<Caller>().cloned()?;
     let path = req.path();
     if path == "/fhir/AuditEvent" || path.starts_with("/fhir/AuditEvent/") {
         return None;
     }
-    let state = req.app_data::<web::Data<AppState>>()?.clone();
+    let sink = req.extensions().get::<Sink>().cloned()?;
     let notes = req.extensions().get::<Notes>().cloned().unwrap_or_default();
-    let recorded = crate::fhir::instant::now().millis;
+    let recorded = crate::clock::now_millis();
     if let Some(list) = notes.entries {
-        let base = state.settings.fhir_base();
-        let records = list.into_iter().map(|e| entry_record(&caller, recorded, e, &base)).collect();
-        return Some((state, records));
+        let records = list.into_iter().map(|e| entry_record(&caller, recorded, e, &sink.fhir_base)).collect();
+        return Some((sink, records));
     }
     let (derived, res_type) = derive(req);
     let interaction = notes.interaction.unwrap_or(derived);
     let status = res.status().as_u16();
     let refs = match notes.refs {
         Some(r) => r,
-        None if status < 400 => single_ref(interaction, req, res, &state.settings.fhir_base()),
+        None if status < 400 => single_ref(interaction, req, res, &sink.fhir_base),
         None => Refs::default(),
     };
     let record = Record {
@@ -180,7 +179,7 @@ fn records_of<B>(res: &ServiceResponse<B>) -> Option<(web::Data<AppState>, Vec<R
         status,
         refs,
     };
-    Some((state, vec![record]))
+    Some((sink, vec![record]))
 }
 
 /// The interaction and resource type of a request, from its method and route.

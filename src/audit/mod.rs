@@ -8,17 +8,16 @@
 //! | `writer`  | the bounded queue and the background thread that stores records in batches  |
 //! | `retention` | how long records are kept (`audit prune`, `serve --audit-retention`)      |
 //! | `cli`     | `bedside audit prune`                                                       |
-//! | `event`   | a stored row as an R4 `AuditEvent`                                          |
-//! | `search`  | `GET /fhir/AuditEvent` and `GET /fhir/AuditEvent/{id}` (generated on read)  |
+//!
+//! A stored row is shown as an R4 `AuditEvent` by `fhir::audit_event` and served by
+//! `fhir::handlers::audit_event`: this module only records. It never looks at tokens: the access-token
+//! extractor hands it a [`Caller`] (see `capture::identify`).
 //!
 //! No record is dropped: a request whose record finds the queue full waits (bounded) and then stores
 //! the record itself; batches the database refuses are retried until they land (see `writer`).
 
 pub mod capture;
-pub mod cli;
-pub mod event;
 pub mod retention;
-pub mod search;
 pub mod writer;
 
 pub use writer::AuditLog;

@@ -80,7 +80,7 @@ impl Retention {
 }
 
 fn prune_older_than(store: &Store, keep: Duration) {
-    let now = crate::fhir::instant::now().millis;
+    let now = crate::clock::now_millis();
     let cutoff = now.saturating_sub(i64::try_from(keep.as_millis()).unwrap_or(i64::MAX));
     match prune(store, cutoff) {
         Ok(0) => {}

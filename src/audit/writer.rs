@@ -28,7 +28,7 @@ use crate::store::audit::{self as rows, NewAuditRow};
 use crate::store::{AnyConnection, Store, StoreError, StoreResult};
 
 /// Records waiting to be written, per node (the default of `--audit-queue`).
-pub const QUEUE_CAPACITY: usize = 8192;
+pub const QUEUE_CAPACITY: usize = crate::config::AUDIT_QUEUE_CAPACITY;
 /// How long a request waits for room in a full queue before it stores its record itself.
 pub const WAIT_FOR_ROOM: Duration = Duration::from_millis(500);
 const WAIT_STEP: Duration = Duration::from_millis(5);

@@ -591,7 +591,7 @@ pub fn run(args: &LoadArgs) -> Result<Report, String> {
         )?
         .0;
         let t = targets(&http, &fhir, Some(&system), None)?;
-        let now = token::now_secs() as i64;
+        let now = crate::clock::now_secs();
         let grant_id = uuid::Uuid::new_v4().to_string();
         crate::store::auth::insert_grant(
             &mut c,

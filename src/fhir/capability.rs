@@ -137,7 +137,7 @@ fn statement(base_url: &str, fhir_base: &str, resources: Vec<Value>) -> Value {
     json!({
         "resourceType": "CapabilityStatement",
         "status": "active",
-        "date": super::instant::now().text.get(..10).unwrap_or("2026-01-01"),
+        "date": crate::clock::now().text.get(..10).unwrap_or("2026-01-01"),
         "publisher": "Bedside",
         "kind": "instance",
         "instantiates": [us_core::instantiates(), BULK_DATA],
@@ -161,10 +161,10 @@ fn statement(base_url: &str, fhir_base: &str, resources: Vec<Value>) -> Value {
     })
 }
 
-/// AuditEvent is the access log, generated on read (`crate::audit::search`): read and search only,
+/// AuditEvent is the access log, generated on read (`fhir::audit_event`, served by `fhir::handlers::audit_event`): read and search only,
 /// with its own few parameters.
 fn audit_event() -> Value {
-    let params: Vec<Value> = crate::audit::search::SEARCH_PARAMS
+    let params: Vec<Value> = super::audit_event::SEARCH_PARAMS
         .iter()
         .map(|(name, kind, _, doc)| json!({"name": name, "type": kind, "documentation": doc}))
         .collect();
@@ -192,7 +192,7 @@ pub fn search_parameters_markdown() -> String {
                 "\n## AuditEvent\n\nThe access log, generated from the server's records (read and search only): these \
                  parameters, each with `:missing`, `_count` and `_summary=count`.\n\n| parameter | type | expression |\n|---|---|---|\n",
             );
-            for (name, kind, expression, _) in crate::audit::search::SEARCH_PARAMS {
+            for (name, kind, expression, _) in super::audit_event::SEARCH_PARAMS {
                 out.push_str(&format!("| `{name}` | {kind} | `{expression}` |\n"));
             }
             continue;

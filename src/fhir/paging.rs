@@ -24,7 +24,7 @@ pub fn bundle(kind: &str, total: Option<i64>, links: &[(&str, String)], entries:
     out.extend_from_slice(br#"{"resourceType":"Bundle","id":""#);
     out.extend_from_slice(uuid::Uuid::new_v4().to_string().as_bytes());
     out.extend_from_slice(br#"","meta":{"lastUpdated":""#);
-    out.extend_from_slice(super::instant::now().text.as_bytes());
+    out.extend_from_slice(crate::clock::now().text.as_bytes());
     out.extend_from_slice(br#""},"type":"#);
     out.extend_from_slice(serde_json::Value::String(kind.to_string()).to_string().as_bytes());
     if let Some(t) = total {

@@ -10,12 +10,10 @@ use crate::fhir::search::spec::{Include, SearchSpec};
 use crate::fhir::service;
 use crate::fhir::types::SUPPORTED_TYPES;
 use crate::smart::access::AccessContext;
+use crate::smart::clients::DOWNLOAD_CLIENT;
 use crate::smart::scopes::Scopes;
 use crate::store::search::Condition;
 use crate::store::AnyConnection;
-
-/// The client id the access log names for a patient's own download.
-pub const DOWNLOAD_CLIENT: &str = "bedside-record-download";
 
 /// The access of a signed-in patient downloading their own record: read-only, bound to them.
 pub fn patient_access(username: &str, patient_id: &str) -> Result<AccessContext, ApiError> {
@@ -76,4 +74,28 @@ pub fn whole_record(
                 .map_err(|e| ApiError::Internal(format!("stored {}/{} unreadable: {e}", r.res_type, r.res_id)))
         })
         .collect()
+}
+
+/// A person's display name from a stored Patient/Practitioner (`name[0]`: text, or given + family).
+pub fn display_name(content: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(content).ok()?;
+    let name = v.get("name")?.get(0)?;
+    if let Some(t) = name.get("text").and_then(|t| t.as_str()) {
+        return Some(t.to_string());
+    }
+    let mut parts: Vec<&str> = name
+        .get("given")
+        .and_then(|g| g.as_array())
+        .map(|g| g.iter().filter_map(|x| x.as_str()).collect())
+        .unwrap_or_default();
+    if let Some(f) = name.get("family").and_then(|f| f.as_str()) {
+        parts.push(f);
+    }
+    (!parts.is_empty()).then(|| parts.join(" "))
+}
+
+/// The display name of a `fhirUser` (`Patient/123`) if the resource is stored.
+pub fn display_name_of(conn: &mut AnyConnection, fhir_user: &str) -> crate::store::StoreResult<Option<String>> {
+    let Some((t, id)) = fhir_user.split_once('/') else { return Ok(None) };
+    Ok(service::current_for_server(conn, t, id)?.and_then(|c| display_name(&c)))
 }

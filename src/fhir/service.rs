@@ -4,7 +4,8 @@
 use serde_json::Value;
 
 use super::resource::{self, IdRule};
-use super::{guard, indexing, instant};
+use super::{guard, indexing};
+use crate::clock;
 use crate::error::ApiError;
 use crate::smart::access::AccessContext;
 use crate::smart::scopes::Interaction;
@@ -112,6 +113,11 @@ pub fn current_for_server(
     id: &str,
 ) -> Result<Option<Vec<u8>>, crate::store::StoreError> {
     Ok(rows::read(conn, res_type, id)?.filter(|r| !r.deleted).map(|r| r.content))
+}
+
+/// Is a resource stored (and not deleted)? Server-side, for checks such as a launch context's patient.
+pub fn exists(conn: &mut AnyConnection, res_type: &str, id: &str) -> Result<bool, crate::store::StoreError> {
+    Ok(current_for_server(conn, res_type, id)?.is_some())
 }
 
 /// The resources a conditional create/update query matches (at most a few are loaded).
@@ -317,7 +323,7 @@ fn store_version(
     method: &str,
     validated: Value,
 ) -> Result<Done, ApiError> {
-    let now = instant::now();
+    let now = clock::now();
     let version = current.map(|c| c.version_id + 1).unwrap_or(1);
     let (value, bytes) = resource::finalize(validated, id, version, &now.text)?;
     let index = index_rows_stored(conn, &value)?;
@@ -394,7 +400,7 @@ pub fn create_with_id(
     id: &str,
 ) -> Result<Done, ApiError> {
     resource::check_type(res_type)?;
-    crate::audit::search::refuse_writes(res_type)?;
+    super::audit_event::refuse_writes(res_type)?;
     access.require(res_type, Interaction::Create)?;
     let validated = resource::validate(body, res_type, IdRule::ServerAssigned)?;
     if let Some(query) = if_none_exist {
@@ -423,7 +429,7 @@ pub fn update(
     if_match: Option<i64>,
 ) -> Result<Done, ApiError> {
     resource::check_type(res_type)?;
-    crate::audit::search::refuse_writes(res_type)?;
+    super::audit_event::refuse_writes(res_type)?;
     resource::check_id(id)?;
     let validated = resource::validate(body, res_type, IdRule::MustEqual(id))?;
     let current = rows::read_for_update(conn, res_type, id)?;
@@ -511,7 +517,7 @@ pub fn conditional_update(
 /// `delete`: writes a deletion version; deleting something absent or already deleted succeeds.
 pub fn delete(conn: &mut AnyConnection, access: &AccessContext, res_type: &str, id: &str) -> Result<(), ApiError> {
     resource::check_type(res_type)?;
-    crate::audit::search::refuse_writes(res_type)?;
+    super::audit_event::refuse_writes(res_type)?;
     access.require(res_type, Interaction::Delete)?;
     resource::check_id(id)?;
     let Some(cur) = rows::read_for_update(conn, res_type, id)? else { return Ok(()) };
@@ -528,7 +534,7 @@ pub fn delete(conn: &mut AnyConnection, access: &AccessContext, res_type: &str, 
              resources that belong to its patient alone, never shared data"
         )));
     }
-    let now = instant::now();
+    let now = clock::now();
     rows::write(
         conn,
         res_type,
@@ -633,7 +639,7 @@ fn record_provenance(
     version_id: i64,
     created: bool,
 ) -> Result<(), ApiError> {
-    let now = instant::now();
+    let now = clock::now();
     let app = crate::store::auth::find_client(conn, &access.client_id)?.map(|c| c.name);
     let mut agents = Vec::new();
     let user_type =

@@ -5,16 +5,8 @@
 //! the token was issued under is still active — so revocation takes effect on the next request on
 //! every node.
 
-use std::future::Future;
-use std::pin::Pin;
-
-use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
-
 use super::scopes::{Context, Interaction, ResourceScope, Scopes};
-use super::token;
 use crate::error::ApiError;
-use crate::store::StoreError;
-use crate::AppState;
 
 /// The refusal of an interaction the token's scopes do not cover (403: no existence information).
 pub fn forbidden(res_type: &str, interaction: Interaction) -> ApiError {
@@ -105,6 +97,18 @@ impl AccessContext {
         }
     }
 
+    /// The caller, as the access log keeps it.
+    pub fn caller(&self) -> crate::audit::Caller {
+        use crate::audit::relative_reference;
+        crate::audit::Caller {
+            client_id: self.client_id.clone(),
+            grant_id: self.grant.clone(),
+            fhir_user: self.fhir_user.as_deref().map(relative_reference),
+            compartment_patient: self.compartment_patient().map(str::to_string),
+            context_patient: self.patient.clone(),
+        }
+    }
+
     /// A patient-scoped token without a patient can see nothing patient-specific.
     pub fn check_consistent(&self) -> Result<(), ApiError> {
         if self.limited_to_patient() && self.compartment_patient().is_none() {
@@ -125,107 +129,6 @@ pub enum PatientLimit {
     NoPatient,
 }
 
-fn bearer(req: &HttpRequest) -> Result<&str, ApiError> {
-    let value = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .ok_or_else(|| ApiError::Unauthorized("an Authorization: Bearer access token is required".into()))?
-        .to_str()
-        .map_err(|_| ApiError::Unauthorized("the Authorization header is not readable".into()))?;
-    let (scheme, tok) = value
-        .split_once(' ')
-        .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be 'Bearer <token>'".into()))?;
-    if !scheme.eq_ignore_ascii_case("bearer") || tok.trim().is_empty() {
-        return Err(ApiError::Unauthorized("the Authorization header must be 'Bearer <token>'".into()));
-    }
-    Ok(tok.trim())
-}
-
-/// The outcome of verifying a request's bearer token, kept in the request's extensions so the token
-/// is verified once per request (by the rate limiter when it is on, else by the extractor).
-#[derive(Debug, Clone)]
-struct VerifiedToken(Result<token::AccessClaims, String>);
-
-/// The bearer token's verified claims (signature, issuer, audience, expiry, token use), verified at
-/// most once per request.
-pub fn verified_claims(req: &HttpRequest) -> Result<token::AccessClaims, ApiError> {
-    let tok = bearer(req)?;
-    if let Some(VerifiedToken(done)) = req.extensions().get::<VerifiedToken>() {
-        return done.clone().map_err(ApiError::Unauthorized);
-    }
-    let state =
-        req.app_data::<web::Data<AppState>>().ok_or_else(|| ApiError::Internal("application state missing".into()))?;
-    // A token verified on an earlier request is taken from the cache (never past its `exp`); the
-    // grant behind it is still checked on every request (`check_grant`).
-    let now = token::now_secs();
-    let verified = match state.tokens.get(tok, now) {
-        Some(claims) => Ok(claims),
-        None => {
-            let v = token::verify(&state.keys, &state.settings.fhir_base(), tok);
-            if let Ok(claims) = &v {
-                state.tokens.insert(tok, claims, now);
-            }
-            v
-        }
-    };
-    req.extensions_mut().insert(VerifiedToken(verified.clone()));
-    verified.map_err(ApiError::Unauthorized)
-}
-
-/// Verifies the bearer token's signature and claims (no database access; see [`check_grant`]).
-pub fn authenticate(req: &HttpRequest) -> Result<AccessContext, ApiError> {
-    let claims = verified_claims(req)?;
-    let scopes = Scopes::parse(&claims.scope)
-        .map_err(|e| ApiError::Unauthorized(format!("the access token's scope is invalid: {e}")))?;
-    let ctx = AccessContext {
-        client_id: claims.client_id,
-        subject: claims.sub,
-        fhir_user: claims.fhir_user,
-        patient: claims.patient,
-        encounter: claims.encounter,
-        scopes,
-        grant: claims.grant,
-    };
-    ctx.check_consistent()?;
-    Ok(ctx)
-}
-
-/// Refuses a token whose grant was revoked or has ended.
-pub async fn check_grant(state: &web::Data<AppState>, ctx: &AccessContext) -> Result<(), ApiError> {
-    let Some(grant) = ctx.grant.clone() else { return Ok(()) };
-    let store = state.store.clone();
-    let now = token::now_secs() as i64;
-    let active = web::block(move || -> Result<bool, StoreError> {
-        let mut c = store.conn()?;
-        crate::store::auth::grant_is_active(&mut c, &grant, now)
-    })
-    .await??;
-    if active {
-        Ok(())
-    } else {
-        Err(ApiError::Unauthorized("the access token has been revoked".into()))
-    }
-}
-
-impl FromRequest for AccessContext {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
-
-    fn from_request(req: &HttpRequest, _payload: &mut actix_web::dev::Payload) -> Self::Future {
-        let ctx = authenticate(req);
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let req = req.clone();
-        Box::pin(async move {
-            let ctx = ctx?;
-            let state = state.ok_or_else(|| ApiError::Internal("application state missing".into()))?;
-            check_grant(&state, &ctx).await?;
-            // From here on the request is recorded in the access log.
-            crate::audit::capture::identify(&req, &ctx);
-            Ok(ctx)
-        })
-    }
-}
-
 impl AccessContext {
     /// Full access for trusted in-process callers (importer, demo seeding) — never built from a request.
     pub fn system(actor: &str) -> AccessContext {
@@ -238,37 +141,5 @@ impl AccessContext {
             scopes: Scopes::parse("system/*.cruds").unwrap_or_default(),
             grant: None,
         }
-    }
-}
-
-#[cfg(test)]
-mod verified_once {
-    use super::*;
-
-    #[test]
-    fn claims_verified_earlier_in_the_request_are_reused() {
-        let req = actix_web::test::TestRequest::default()
-            .insert_header(("Authorization", "Bearer not-even-a-jwt"))
-            .to_http_request();
-        let claims = token::AccessClaims {
-            iss: "i".into(),
-            sub: "s".into(),
-            aud: "a".into(),
-            exp: 0,
-            iat: 0,
-            jti: "j".into(),
-            token_use: token::ACCESS.into(),
-            client_id: "c".into(),
-            scope: "user/*.rs".into(),
-            patient: None,
-            encounter: None,
-            fhir_user: None,
-            grant: Some("g".into()),
-        };
-        req.extensions_mut().insert(VerifiedToken(Ok(claims.clone())));
-        // No application state (and so no keys) here: only the cached result can answer.
-        assert_eq!(verified_claims(&req).map_err(|e| e.to_string()), Ok(claims));
-        req.extensions_mut().insert(VerifiedToken(Err("bad signature".into())));
-        assert!(matches!(authenticate(&req), Err(ApiError::Unauthorized(m)) if m == "bad signature"));
     }
 }

@@ -1,24 +1,14 @@
 //! Registered apps: registration rules shared by the CLI (`bedside client add`) and Dynamic Client
 //! Registration (RFC 7591, `POST /auth/register`, off unless `--enable-dcr`).
 
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
-use super::form::{db, no_store_json};
-use super::oauth_error::OAuthError;
 use super::scopes::{parse_resource_scope, Context, Scopes};
 use super::secrets;
 use crate::store::auth::{self as rows, ClientRow};
-use crate::store::{AnyConnection, StoreError};
-use crate::AppState;
+use crate::store::{AnyConnection, StoreError, StoreResult};
 
-/// What a client that users launch may be registered for when nothing else is said: patient/ and
-/// user/ scopes (each user still consents, and sees no more than their own access allows), identity,
-/// launch context and refresh. Never system/: backend services get those only from the operator,
-/// explicitly (`bedside client add --scope 'system/…'`).
-pub const DEFAULT_APP_SCOPES: &str = "patient/*.cruds user/*.cruds openid fhirUser profile launch launch/patient \
-     launch/encounter offline_access online_access";
+pub use crate::config::DEFAULT_APP_SCOPES;
 
 pub const PUBLIC: &str = "public";
 pub const SECRET: &str = "confidential-secret";
@@ -220,7 +210,7 @@ pub fn register(conn: &mut AnyConnection, new: NewClient) -> Result<Registered, 
         jwks_uri,
         redirect_uris: json!(new.redirect_uris).to_string(),
         scope,
-        created_at: super::token::now_secs() as i64,
+        created_at: crate::clock::now_secs(),
         access_term: new.term.as_str().to_string(),
     };
     rows::insert_client(conn, &row)?;
@@ -286,7 +276,7 @@ pub fn describe(reg: &Registered) -> Value {
 }
 
 /// Reads RFC 7591 client metadata.
-fn from_metadata(m: &Value) -> Result<NewClient, Refused> {
+pub fn from_metadata(m: &Value) -> Result<NewClient, Refused> {
     let obj = m.as_object().ok_or_else(|| refused("the body must be a JSON object of client metadata"))?;
     let strings = |key: &str| -> Result<Vec<String>, Refused> {
         match obj.get(key) {
@@ -338,33 +328,30 @@ fn from_metadata(m: &Value) -> Result<NewClient, Refused> {
     })
 }
 
-/// `POST /auth/register` (RFC 7591).
-pub async fn register_endpoint(state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, OAuthError> {
-    if !state.settings.enable_dcr {
-        return Err(OAuthError::not_found("dynamic client registration is not enabled on this server"));
-    }
-    if body.len() > 64 * 1024 {
-        return Err(OAuthError::invalid_client_metadata("the client metadata is too large"));
-    }
-    let metadata: Value =
-        serde_json::from_slice(&body).map_err(|_| OAuthError::invalid_client_metadata("the body is not JSON"))?;
-    let new = from_metadata(&metadata).map_err(|r| OAuthError::invalid_client_metadata(r.message))?;
-    if let ClientAuth::JwksUri(uri) = &new.auth {
-        let policy = super::jwks_uri::Policy::of(&state.settings);
-        if let Err(e) = super::jwks_uri::check_for_registration_async(uri.clone(), policy).await {
-            tracing::warn!(jwks_uri = %uri, error = %e, "dynamic registration with a refused jwks_uri");
-            return Err(OAuthError::invalid_client_metadata(super::jwks_uri::REFUSED_AT_REGISTRATION));
+/// The client id the access log names for a patient's own download ("Download my record").
+pub const DOWNLOAD_CLIENT: &str = "bedside-record-download";
+
+/// The client id of operator tokens minted by `bedside token`.
+pub const OPERATOR_CLIENT: &str = "bedside-cli";
+
+/// The name people see for an app: its registered name, or a description of operator access.
+pub fn app_names(
+    conn: &mut AnyConnection,
+    client_ids: impl IntoIterator<Item = String>,
+) -> StoreResult<std::collections::HashMap<String, String>> {
+    let mut names = std::collections::HashMap::new();
+    for id in client_ids {
+        if names.contains_key(&id) {
+            continue;
         }
+        let name = if id == OPERATOR_CLIENT {
+            "Bedside operator tools".to_string()
+        } else if id == DOWNLOAD_CLIENT {
+            "You, downloading your record".to_string()
+        } else {
+            crate::store::auth::find_client(conn, &id)?.map(|c| c.name).unwrap_or_else(|| id.clone())
+        };
+        names.insert(id, name);
     }
-    let allowed = state.settings.dcr_scopes.clone();
-    let new = NewClient { term: state.settings.dcr_access_term, ..new };
-    let reg = db(&state, move |c| match register_dynamic(c, new, &allowed) {
-        Ok(r) => Ok(r),
-        Err(RegistrationError::Refused(r)) if r.redirect_uri => Err(OAuthError::invalid_redirect_uri(r.message)),
-        Err(RegistrationError::Refused(r)) => Err(OAuthError::invalid_client_metadata(r.message)),
-        Err(RegistrationError::Store(e)) => Err(OAuthError::server_error(e)),
-    })
-    .await?;
-    tracing::info!(client_id = %reg.row.client_id, "client registered dynamically");
-    Ok(no_store_json(StatusCode::CREATED, &describe(&reg)))
+    Ok(names)
 }

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::{secrets, token, users};
+use super::{secrets, users};
 use crate::store::auth::{self as rows, ClientRow};
 use crate::store::{AnyConnection, StoreError};
 
@@ -38,7 +38,7 @@ pub fn seed(conn: &mut AnyConnection, first_patient: &str) -> Result<(), String>
             jwks_uri: None,
             redirect_uris: json!([REDIRECT_URI, "http://127.0.0.1:9090/callback"]).to_string(),
             scope: super::clients::DEFAULT_APP_SCOPES.into(),
-            created_at: token::now_secs() as i64,
+            created_at: crate::clock::now_secs(),
             access_term: super::grant::AccessTerm::Ongoing.as_str().into(),
         };
         match rows::insert_client(conn, &row) {

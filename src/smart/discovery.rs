@@ -2,11 +2,9 @@
 //! `<issuer>/.well-known/openid-configuration` (the issuer is the FHIR base), and the `oauth-uris`
 //! extension of the CapabilityStatement — all built from [`Endpoints`], so they always agree.
 
-use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
 use crate::config::Settings;
-use crate::AppState;
 
 pub struct Endpoints {
     pub issuer: String,
@@ -133,19 +131,4 @@ pub fn oauth_uris_extension(settings: &Settings) -> Value {
         uris.push(json!({"url": "register", "valueUri": e.register}));
     }
     json!({"url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris", "extension": uris})
-}
-
-fn json_response(v: &Value) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .insert_header(("Cache-Control", "public, max-age=300"))
-        .body(v.to_string())
-}
-
-pub async fn smart_configuration_endpoint(state: web::Data<AppState>) -> HttpResponse {
-    json_response(&smart_configuration(&state.settings))
-}
-
-pub async fn openid_configuration_endpoint(state: web::Data<AppState>) -> HttpResponse {
-    json_response(&openid_configuration(&state.settings))
 }

@@ -2,74 +2,16 @@
 //! (shared by the authorization_code, refresh_token and client_credentials grant types).
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 
-use super::oauth_error::OAuthError;
 use super::scopes::{parse_resource_scope, Context, Scopes};
-use super::{secrets, token};
+pub use crate::config::AccessTerm;
 use crate::fhir::search::registry::Registry;
-use crate::store::auth::{self as rows, ClientRow, GrantRow, RefreshRow};
-use crate::store::AnyConnection;
-use crate::AppState;
+use crate::store::auth::ClientRow;
 
 /// Life of refresh tokens: `offline_access` until revoked (renewed on every use), `online_access`
 /// for a working day.
 pub const OFFLINE_SECS: i64 = 90 * 24 * 3600;
 pub const ONLINE_SECS: i64 = 12 * 3600;
-
-/// How long a user's approval of an app lasts, by the app's registered category (as CMS Blue
-/// Button 2.0 does): a `one-time` app gets hours and no refresh token, an `ongoing` app months. The
-/// end is fixed at approval and never slides; an ended grant makes the app ask again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
-pub enum AccessTerm {
-    /// Access for a few hours (`--one-time-hours`, 10 by default); no refresh token.
-    OneTime,
-    /// Access for months (`--ongoing-months`, 13 by default), renewed with refresh tokens until then.
-    #[default]
-    Ongoing,
-}
-
-impl AccessTerm {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AccessTerm::OneTime => "one-time",
-            AccessTerm::Ongoing => "ongoing",
-        }
-    }
-
-    /// The stored value; a value this version does not know is read as the shorter term.
-    pub fn from_stored(s: &str) -> AccessTerm {
-        if s == "ongoing" {
-            AccessTerm::Ongoing
-        } else {
-            AccessTerm::OneTime
-        }
-    }
-
-    /// When an approval given at `now` (Unix seconds) ends.
-    pub fn end(self, now: i64, terms: &crate::config::GrantTerms) -> i64 {
-        match self {
-            AccessTerm::OneTime => now + i64::from(terms.one_time_hours) * 3600,
-            AccessTerm::Ongoing => add_months(now, terms.ongoing_months),
-        }
-    }
-}
-
-/// `now` plus whole calendar months (the day clamped to the month's length: 31 Jan + 1 = 28/29 Feb).
-fn add_months(now: i64, months: u32) -> i64 {
-    let Ok(t) = time::OffsetDateTime::from_unix_timestamp(now) else { return now };
-    let total = i64::from(t.year()) * 12 + i64::from(u8::from(t.month())) - 1 + i64::from(months);
-    let (Ok(year), Ok(month_index)) = (i32::try_from(total.div_euclid(12)), u8::try_from(total.rem_euclid(12) + 1))
-    else {
-        return now;
-    };
-    let Ok(month) = time::Month::try_from(month_index) else { return now };
-    let day = t.day().min(month.length(year));
-    match time::Date::from_calendar_date(year, month, day) {
-        Ok(d) => t.replace_date(d).unix_timestamp(),
-        Err(_) => now,
-    }
-}
 
 /// Non-resource scopes this server understands; others are dropped from a grant.
 pub const OTHER_SCOPES: &[&str] = &[
@@ -171,7 +113,7 @@ pub fn is_subset(asked: &str, granted: &str) -> bool {
     })
 }
 
-fn has(scope: &str, s: &str) -> bool {
+pub fn has(scope: &str, s: &str) -> bool {
     scope.split_whitespace().any(|x| x == s)
 }
 
@@ -201,89 +143,6 @@ pub fn refresh_lifetime(scope: &str) -> Option<i64> {
     }
 }
 
-/// Issues an access token for `grant` with `scope` (⊆ the grant's scope) and builds the token
-/// response. With `refresh`, a new refresh token is stored (hashed) for the grant's full scope.
-pub fn token_response(
-    conn: &mut AnyConnection,
-    state: &AppState,
-    grant: &GrantRow,
-    scope: &str,
-    refresh: bool,
-    id_token: bool,
-) -> Result<Value, OAuthError> {
-    let settings = &state.settings;
-    // An access token never outlives the grant it comes from.
-    let left = u64::try_from(grant.expires_at - token::now_secs() as i64).unwrap_or(0);
-    let lifetime = settings.token_lifetime.min(left.max(1));
-    let (access, _) = token::issue(
-        &state.keys,
-        &settings.fhir_base(),
-        &token::TokenRequest {
-            subject: grant.username.clone().unwrap_or_else(|| grant.client_id.clone()),
-            client_id: grant.client_id.clone(),
-            scope: scope.to_string(),
-            patient: grant.patient.clone(),
-            encounter: grant.encounter.clone(),
-            fhir_user: grant.fhir_user.clone(),
-            grant: Some(grant.grant_id.clone()),
-            lifetime_secs: lifetime,
-        },
-    )
-    .map_err(OAuthError::server_error)?;
-    let mut v = json!({"access_token": access, "token_type": "Bearer", "expires_in": lifetime, "scope": scope});
-    if refresh {
-        if let Some(life) = refresh_lifetime(&grant.scope) {
-            let rt = secrets::random_token();
-            let expires_at = (token::now_secs() as i64 + life).min(grant.expires_at);
-            rows::insert_refresh(
-                conn,
-                &RefreshRow {
-                    token_hash: secrets::hash_token(&rt),
-                    grant_id: grant.grant_id.clone(),
-                    client_id: grant.client_id.clone(),
-                    scope: grant.scope.clone(),
-                    used: false,
-                    expires_at,
-                },
-            )?;
-            v["refresh_token"] = json!(rt);
-        }
-    }
-    if id_token && has(scope, "openid") {
-        if let (Some(user), Some(fhir_user)) = (&grant.username, &grant.fhir_user) {
-            let fhir_user_url = has(scope, "fhirUser").then(|| format!("{}/{fhir_user}", settings.fhir_base()));
-            let name = if has(scope, "profile") { super::users::name_of(conn, fhir_user)? } else { None };
-            let t = token::issue_id_token(
-                &state.keys,
-                &settings.fhir_base(),
-                &grant.client_id,
-                user,
-                fhir_user_url,
-                grant.nonce.clone(),
-                name,
-            )
-            .map_err(OAuthError::server_error)?;
-            v["id_token"] = json!(t);
-        }
-    }
-    if let Some(p) = &grant.patient {
-        v["patient"] = json!(p);
-    }
-    if let Some(e) = &grant.encounter {
-        v["encounter"] = json!(e);
-    }
-    if grant.username.is_some() {
-        let ctx: GrantContext = serde_json::from_str(&grant.context).unwrap_or_default();
-        v["need_patient_banner"] = json!(ctx.need_patient_banner);
-        v["smart_style_url"] =
-            json!(ctx.smart_style_url.unwrap_or_else(|| format!("{}/smart/style.json", settings.base_url)));
-        if let Some(i) = ctx.intent {
-            v["intent"] = json!(i);
-        }
-    }
-    Ok(v)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,7 +169,6 @@ mod tests {
         let jan31 = 1_769_860_800;
         assert_eq!(AccessTerm::Ongoing.end(jan31, &terms), 1_803_816_000);
         assert_eq!(AccessTerm::OneTime.end(jan31, &terms), jan31 + 10 * 3600);
-        assert_eq!(add_months(jan31, 0), jan31);
         assert_eq!(AccessTerm::from_stored("ongoing"), AccessTerm::Ongoing);
         assert_eq!(AccessTerm::from_stored("nonsense"), AccessTerm::OneTime);
         let settings = crate::config::Settings::for_base("http://x");

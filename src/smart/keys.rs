@@ -79,7 +79,7 @@ fn generate_es256() -> StoreResult<SigningKeyRow> {
         alg: "ES256".into(),
         private_pem: private_pem(pkcs8.as_ref()),
         public_jwk: jwk.to_string(),
-        created_at: crate::fhir::instant::now().text,
+        created_at: crate::clock::now().text,
     })
 }
 

@@ -26,7 +26,7 @@ pub fn generate_rs256() -> StoreResult<SigningKeyRow> {
         alg: "RS256".into(),
         private_pem: super::keys::private_pem(pkcs8.as_ref()),
         public_jwk: jwk.to_string(),
-        created_at: crate::fhir::instant::now().text,
+        created_at: crate::clock::now().text,
     })
 }
 

@@ -55,7 +55,7 @@ pub fn add(conn: &mut AnyConnection, username: &str, password: &str, fhir_user: 
         username: username.to_string(),
         password_hash: secrets::hash_password(password).map_err(UserError::Invalid)?,
         fhir_user: fhir_user.to_string(),
-        created_at: super::token::now_secs() as i64,
+        created_at: crate::clock::now_secs(),
         disabled: false,
     };
     match rows::insert_user(conn, &row) {
@@ -70,7 +70,7 @@ pub fn add(conn: &mut AnyConnection, username: &str, password: &str, fhir_user: 
 /// every node; see [`locked`] for telling the user.
 pub fn check_login(conn: &mut AnyConnection, username: &str, password: &str) -> StoreResult<Option<UserRow>> {
     let name = username.trim();
-    let now = crate::smart::token::now_secs() as i64;
+    let now = crate::clock::now_secs();
     if throttle::locked_until(conn, name, now)?.is_some() {
         secrets::verify_dummy(password);
         return Ok(None);
@@ -93,7 +93,7 @@ pub fn check_login(conn: &mut AnyConnection, username: &str, password: &str) -> 
 
 /// The message for a failed sign-in: the usual one, or that the name is locked for a while.
 pub fn login_error(conn: &mut AnyConnection, username: &str) -> StoreResult<&'static str> {
-    let now = crate::smart::token::now_secs() as i64;
+    let now = crate::clock::now_secs();
     Ok(match throttle::locked_until(conn, username.trim(), now)? {
         Some(_) => "Too many failed sign-ins for this user name. Wait 15 minutes and try again.",
         None => "The user name or password is wrong.",
@@ -103,28 +103,4 @@ pub fn login_error(conn: &mut AnyConnection, username: &str) -> StoreResult<&'st
 /// The Patient id of a `fhirUser` that is a patient.
 pub fn patient_of(fhir_user: &str) -> Option<&str> {
     fhir_user.strip_prefix("Patient/")
-}
-
-/// A person's display name from a stored Patient/Practitioner (`name[0]`: text, or given + family).
-pub fn display_name(content: &[u8]) -> Option<String> {
-    let v: serde_json::Value = serde_json::from_slice(content).ok()?;
-    let name = v.get("name")?.get(0)?;
-    if let Some(t) = name.get("text").and_then(|t| t.as_str()) {
-        return Some(t.to_string());
-    }
-    let mut parts: Vec<&str> = name
-        .get("given")
-        .and_then(|g| g.as_array())
-        .map(|g| g.iter().filter_map(|x| x.as_str()).collect())
-        .unwrap_or_default();
-    if let Some(f) = name.get("family").and_then(|f| f.as_str()) {
-        parts.push(f);
-    }
-    (!parts.is_empty()).then(|| parts.join(" "))
-}
-
-/// The display name of a `fhirUser` (`Patient/123`) if the resource is stored.
-pub fn name_of(conn: &mut AnyConnection, fhir_user: &str) -> StoreResult<Option<String>> {
-    let Some((t, id)) = fhir_user.split_once('/') else { return Ok(None) };
-    Ok(crate::fhir::service::current_for_server(conn, t, id)?.and_then(|c| display_name(&c)))
 }

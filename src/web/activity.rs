@@ -346,7 +346,7 @@ pub fn ago(now_ms: i64, then_ms: i64) -> String {
 
 /// "2026-11-26 10:04 UTC"
 pub fn at(ms: i64) -> String {
-    let text = crate::audit::event::instant_of(ms);
+    let text = crate::fhir::audit_event::instant_of(ms);
     format!("{} {} UTC", text.get(..10).unwrap_or(""), text.get(11..16).unwrap_or(""))
 }
 

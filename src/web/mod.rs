@@ -1,9 +1,30 @@
-//! The pages people see during authorization: sign-in, patient picker, consent, and error pages.
+//! The pages people see: the authorization request, sign-in, patient picker and consent
+//! (`authorize`, `flow`), the connected-apps page with "Download my record" (`manage`, `record`),
+//! the access history (`history`, `activity`), and error pages; `words` says scopes in plain words.
 //! All HTML goes through askama templates (`templates/`), which escape every value.
 
 pub mod activity;
+pub mod authorize;
+pub mod flow;
+pub mod history;
+pub mod manage;
 pub mod record;
 pub mod words;
+
+/// The routes of the pages.
+pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
+    use actix_web::web::{get, post};
+    cfg.route("/auth/authorize", get().to(authorize::authorize_get))
+        .route("/auth/authorize", post().to(authorize::authorize_post))
+        .route("/auth/login", post().to(flow::login))
+        .route("/auth/patient", post().to(flow::pick_patient))
+        .route("/auth/consent", post().to(flow::consent))
+        .route("/auth/manage", get().to(manage::manage))
+        .route("/auth/manage/login", post().to(manage::manage_login))
+        .route("/auth/manage/revoke", post().to(manage::manage_revoke))
+        .route("/auth/manage/record", get().to(manage::manage_record))
+        .route("/auth/manage/activity", get().to(history::activity));
+}
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::{header, StatusCode};

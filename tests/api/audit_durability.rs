@@ -114,7 +114,7 @@ fn old_and_new_rows(app: &TestApp) {
         row(1_577_836_800_000, "/2020-01-01"),
         row(1_609_459_199_999, "/2020-12-31T23:59:59.999"),
         row(1_609_459_200_000, "/2021-01-01"),
-        row(bedside::fhir::instant::now().millis, "/now"),
+        row(bedside::clock::now().millis, "/now"),
     ];
     insert_batch(&mut app.state.store.conn().unwrap(), &rows).unwrap();
 }

@@ -255,7 +255,7 @@ fn another_client_cannot_see_a_job() {
 fn grant(app: &TestApp, client: &str) -> String {
     let id = uuid::Uuid::new_v4().simple().to_string();
     let mut c = app.state.store.conn().unwrap();
-    let now = bedside::smart::token::now_secs() as i64;
+    let now = bedside::clock::now_secs();
     auth::insert_grant(
         &mut c,
         &auth::GrantRow {
@@ -326,7 +326,7 @@ fn a_job_left_by_a_stopped_node_is_taken_up_by_another() {
     let status = kick_off(&app, &t, "/$export");
     let job = status.rsplit('/').next().unwrap().to_string();
     // A node claimed it and stopped: its lease has run out.
-    let now = bedside::fhir::instant::now().millis;
+    let now = bedside::clock::now().millis;
     let claimed = exports::claim_job(&mut app.state.store.conn().unwrap(), "dead-node", now, now - 1).unwrap();
     assert_eq!(claimed.map(|j| j.job_id), Some(job.clone()));
     std::thread::sleep(Duration::from_millis(300));

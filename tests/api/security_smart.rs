@@ -444,7 +444,7 @@ fn registration_refuses_jwks_uris_that_could_not_be_fetched() {
 // ---------------------------------------------------------------------------------------------
 
 fn limited_app(proxies: &[&str]) -> TestApp {
-    let proxies: Vec<ipnet::IpNet> = proxies.iter().map(|p| bedside::ratelimit::parse_proxy(p).unwrap()).collect();
+    let proxies: Vec<ipnet::IpNet> = proxies.iter().map(|p| bedside::config::parse_proxy(p).unwrap()).collect();
     TestApp::with_settings(move |s| {
         s.rate_limit = 1;
         s.rate_burst = 2;
@@ -454,7 +454,7 @@ fn limited_app(proxies: &[&str]) -> TestApp {
 
 /// A token of `client` under a new active grant for `user`.
 fn grant_token(app: &TestApp, client: &str, user: &str) -> String {
-    let now = bedside::smart::token::now_secs() as i64;
+    let now = bedside::clock::now_secs();
     let grant = GrantRow {
         grant_id: uuid::Uuid::new_v4().simple().to_string(),
         client_id: client.into(),

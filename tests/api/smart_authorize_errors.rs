@@ -244,6 +244,7 @@ fn a_patient_cannot_complete_an_ehr_launch_for_another_patient() {
             &mut c,
             &bedside::smart::launch::NewLaunch { patient: Some(a), ..Default::default() },
             "test",
+            bedside::fhir::service::exists,
         )
         .unwrap()
     };

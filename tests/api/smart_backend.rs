@@ -67,7 +67,7 @@ pub fn backend_client(app: &TestApp, keys: &[&Key], scope: &str) -> String {
 }
 
 pub fn now() -> u64 {
-    bedside::smart::token::now_secs()
+    bedside::clock::now_secs().unsigned_abs()
 }
 
 /// A client assertion; `edit` may change the claims before signing.

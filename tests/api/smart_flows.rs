@@ -361,7 +361,7 @@ fn a_whole_record_request_can_be_narrowed_kind_by_kind() {
     assert!(consent.contains("Read your insurance and billing"), "{consent}");
     assert!(!consent.contains("whole health record"), "{consent}");
     // One checkbox per consent group, every served type in one of them.
-    for (key, words, _) in bedside::pages::words::WILDCARD_GROUPS {
+    for (key, words, _) in bedside::web::words::WILDCARD_GROUPS {
         assert!(consent.contains(&format!(".rs#{key}\"")), "{key}: {consent}");
         assert!(consent.contains(&format!("Read your {words}")), "{words}: {consent}");
     }
@@ -373,7 +373,7 @@ fn a_whole_record_request_can_be_narrowed_kind_by_kind() {
         "{scope}"
     );
     // Every type of every ticked group, one scope each (over a hundred: the token still works).
-    let insurance = bedside::pages::words::WILDCARD_GROUPS.iter().find(|(k, _, _)| *k == "insurance").unwrap().2;
+    let insurance = bedside::web::words::WILDCARD_GROUPS.iter().find(|(k, _, _)| *k == "insurance").unwrap().2;
     let expected = bedside::fhir::types::SUPPORTED_TYPES.len() - insurance.len();
     assert_eq!(scope.split_whitespace().filter(|s| s.starts_with("patient/")).count(), expected, "{scope}");
     let at = t["access_token"].as_str().unwrap();

@@ -100,7 +100,7 @@ impl TestApp {
         let state = web::Data::new(AppState::new(store, settings).expect("state"));
         let (tx, rx) = mpsc::channel();
         let st = state.clone();
-        let limit = state.rate_limit();
+        let limit = bedside::rate_limit(&state);
         let thread = std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
                 let server = HttpServer::new(move || {

@@ -158,7 +158,7 @@ pub fn check_params(
                 }
             }
             "_since" => {
-                let i = super::instant::parse_to_utc(v)
+                let i = crate::clock::parse_to_utc(v)
                     .ok_or_else(|| bad(format!("_since={v} is not a FHIR instant (e.g. 2024-01-01T00:00:00Z)")))?;
                 since = Some(i.text);
             }
@@ -261,7 +261,7 @@ pub fn kick_off(
         // The Group must be visible to the token, like a read (404 otherwise).
         super::service::read(conn, access, "Group", id)?;
     }
-    let now = super::instant::now();
+    let now = crate::clock::now();
     let job_id = uuid::Uuid::new_v4().simple().to_string();
     let row = JobRow {
         job_id: job_id.clone(),

@@ -15,11 +15,12 @@ use serde_json::Value;
 
 use super::files::FileStore;
 use super::{filter_spec, Level, Params, StoredAccess};
+use crate::clock;
 use crate::config::{ExportSettings, Settings};
 use crate::error::ApiError;
 use crate::fhir::search::engine;
 use crate::fhir::search::spec::SearchSpec;
-use crate::fhir::{instant, service};
+use crate::fhir::service;
 use crate::smart::access::AccessContext;
 use crate::store::exports::{self as jobs, FileRow, JobRow};
 use crate::store::search::{Condition, RangeOp};
@@ -92,10 +93,6 @@ impl From<crate::store::StoreError> for Stop {
     }
 }
 
-fn now_ms() -> i64 {
-    instant::now().millis
-}
-
 fn ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
@@ -112,12 +109,12 @@ impl Run {
     fn main_loop(&self) {
         let mut next_sweep = 0i64;
         loop {
-            if now_ms() >= next_sweep {
+            if crate::clock::now_millis() >= next_sweep {
                 self.sweep();
-                next_sweep = now_ms() + 60_000;
+                next_sweep = crate::clock::now_millis() + 60_000;
             }
             let claimed = self.store.conn().map_err(|e| e.to_string()).and_then(|mut c| {
-                let now = now_ms();
+                let now = crate::clock::now_millis();
                 jobs::claim_job(&mut c, &self.owner, now, now + ms(self.cfg().lease)).map_err(|e| e.to_string())
             });
             let wait = match claimed {
@@ -142,7 +139,7 @@ impl Run {
     fn sweep(&self) {
         let result = (|| -> Result<usize, String> {
             let mut c = self.store.conn().map_err(|e| e.to_string())?;
-            let ids = jobs::expired_jobs(&mut c, now_ms(), 100).map_err(|e| e.to_string())?;
+            let ids = jobs::expired_jobs(&mut c, crate::clock::now_millis(), 100).map_err(|e| e.to_string())?;
             for id in &ids {
                 if let Some(names) = jobs::delete_job(&mut c, id).map_err(|e| e.to_string())? {
                     self.rt.block_on(self.files.delete(id, &names))?;
@@ -163,7 +160,7 @@ impl Run {
         let outcome = self.export(&job, &mut written);
         let finish = |status: &str, error: Option<&str>| -> Result<bool, String> {
             let mut c = self.store.conn().map_err(|e| e.to_string())?;
-            let keep = now_ms().saturating_add(ms(self.cfg().retention));
+            let keep = crate::clock::now_millis().saturating_add(ms(self.cfg().retention));
             jobs::finish_job(&mut c, &id, &self.owner, status, error, keep).map_err(|e| e.to_string())
         };
         let result = match &outcome {
@@ -199,11 +196,11 @@ impl Run {
         if self.should_stop() {
             return Err(Stop::Lost);
         }
-        if !jobs::renew_lease(c, job, &self.owner, now_ms() + ms(self.cfg().lease), progress)? {
+        if !jobs::renew_lease(c, job, &self.owner, crate::clock::now_millis() + ms(self.cfg().lease), progress)? {
             return Err(Stop::Lost);
         }
         if let Some(grant) = &access.grant {
-            let now = crate::smart::token::now_secs() as i64;
+            let now = crate::clock::now_secs();
             if !crate::store::auth::grant_is_active(c, grant, now)? {
                 return Err(Stop::Failed(
                     "the authorization this export was started under has been revoked or has ended".into(),
@@ -230,7 +227,7 @@ impl Run {
             _ => None,
         };
         let since = match &params.since {
-            Some(s) => Some(instant::parse_to_utc(s).ok_or_else(|| Stop::Failed(format!("_since={s} is unreadable")))?),
+            Some(s) => Some(clock::parse_to_utc(s).ok_or_else(|| Stop::Failed(format!("_since={s} is unreadable")))?),
             None => None,
         };
         let mut total: u64 = 0;

@@ -4,13 +4,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
 use super::{db, prefer_return, Return};
+use crate::app::AppState;
 use crate::audit::capture as audit;
 use crate::error::ApiError;
 use crate::fhir::format::{parse_body, Output};
 use crate::fhir::paging::{bundle, Entry};
 use crate::fhir::transaction;
 use crate::smart::access::AccessContext;
-use crate::AppState;
 
 pub async fn process(
     req: HttpRequest,

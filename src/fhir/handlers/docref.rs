@@ -15,9 +15,9 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
+use crate::app::AppState;
 use crate::error::ApiError;
 use crate::smart::access::AccessContext;
-use crate::AppState;
 
 /// LOINC "Summary of episode note" — the C-CDA Continuity of Care Document.
 const CCD_TYPE: &str = "http://loinc.org|34133-9";

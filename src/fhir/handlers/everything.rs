@@ -5,17 +5,18 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::db;
+use crate::app::AppState;
+use crate::clock;
 use crate::error::ApiError;
 use crate::fhir::compartment::is_compartment_type;
 use crate::fhir::format::Output;
 use crate::fhir::search::engine;
 use crate::fhir::search::spec::{Include, SearchSpec};
+use crate::fhir::service;
 use crate::fhir::types::SUPPORTED_TYPES;
-use crate::fhir::{instant, service};
 use crate::smart::access::AccessContext;
 use crate::smart::scopes::Interaction;
 use crate::store::search::{Condition, RangeOp};
-use crate::AppState;
 
 pub async fn patient_everything(
     req: HttpRequest,
@@ -49,7 +50,7 @@ pub async fn patient_everything(
             "_count" | "_cursor" | "_format" | "_pretty" | "_type" => passthrough.push((k.clone(), v.clone())),
             "_since" => {
                 since = Some(
-                    instant::parse_to_utc(v)
+                    clock::parse_to_utc(v)
                         .ok_or_else(|| ApiError::BadRequest(format!("_since={v} is not a FHIR instant")))?,
                 );
                 passthrough.push((k.clone(), v.clone()));

@@ -8,10 +8,10 @@ use futures_util::StreamExt;
 use serde_json::json;
 
 use super::{db, read_body};
+use crate::app::AppState;
 use crate::error::{information_outcome, ApiError};
 use crate::fhir::export::{self, Level, Status};
 use crate::smart::access::AccessContext;
-use crate::AppState;
 
 /// Seconds a client is asked to wait between polls.
 const RETRY_AFTER: &str = "2";

@@ -3,13 +3,13 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::db;
+use crate::app::AppState;
+use crate::clock;
 use crate::error::ApiError;
 use crate::fhir::format::Output;
-use crate::fhir::instant;
 use crate::fhir::paging::{bundle, make_cursor, open_cursor, Entry};
 use crate::fhir::service::{self, HistoryRequest};
 use crate::smart::access::AccessContext;
-use crate::AppState;
 
 pub async fn system(
     req: HttpRequest,
@@ -60,7 +60,7 @@ async fn run(
             }
             "_since" => {
                 q.since = Some(
-                    instant::parse_to_utc(v)
+                    clock::parse_to_utc(v)
                         .ok_or_else(|| ApiError::BadRequest(format!("_since={v} is not a FHIR instant")))?
                         .text,
                 )

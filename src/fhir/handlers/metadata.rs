@@ -9,10 +9,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use crate::app::AppState;
 use crate::error::ApiError;
 use crate::fhir::capability::capability_statement;
 use crate::fhir::format::Output;
-use crate::AppState;
 
 /// Built statements by their inputs. One server has one entry; the bound only matters for processes
 /// that run many apps (tests).
@@ -22,7 +22,7 @@ const MAX_BUILT: usize = 64;
 
 /// The CapabilityStatement's JSON for these arguments, built on first use.
 fn statement_json(base_url: &str, fhir_base: &str, oauth_uris: serde_json::Value) -> Arc<Vec<u8>> {
-    let today = crate::fhir::instant::now().text.get(..10).unwrap_or_default().to_string();
+    let today = crate::clock::now().text.get(..10).unwrap_or_default().to_string();
     let key = (base_url.to_string(), fhir_base.to_string(), oauth_uris.to_string(), today);
     let built = BUILT.get_or_init(Default::default);
     if let Some(json) = built.lock().ok().and_then(|m| m.get(&key).cloned()) {

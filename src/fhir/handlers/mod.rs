@@ -1,6 +1,7 @@
 //! HTTP handlers: thin wrappers that negotiate formats, run one unit of work on a pooled connection
 //! (in `web::block`), and shape the response. The FHIR logic lives in `fhir::service`.
 
+pub mod audit_event;
 pub mod bundle;
 pub mod docref;
 pub mod everything;
@@ -15,9 +16,9 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
 
 use super::format::Output;
+use crate::app::AppState;
 use crate::error::ApiError;
 use crate::store::AnyConnection;
-use crate::AppState;
 
 /// Runs `f` with a pooled connection on the blocking thread pool.
 pub async fn db<T, F>(state: &web::Data<AppState>, f: F) -> Result<T, ApiError>
@@ -36,7 +37,7 @@ where
 /// `ETag`, `Last-Modified` for a version.
 pub fn version_headers(b: &mut HttpResponseBuilder, version_id: i64, last_updated: &str) {
     b.insert_header((header::ETAG, format!("W/\"{version_id}\"")));
-    if let Some(d) = super::instant::http_date(last_updated) {
+    if let Some(d) = crate::clock::http_date(last_updated) {
         b.insert_header((header::LAST_MODIFIED, d));
     }
 }
@@ -114,4 +115,51 @@ pub async fn read_body_up_to(max: usize, mut payload: web::Payload) -> Result<we
         buf.extend_from_slice(&chunk);
     }
     Ok(buf.freeze())
+}
+
+async fn unsupported_method() -> Result<HttpResponse, crate::error::ApiError> {
+    Err(crate::error::ApiError::MethodNotAllowed("this HTTP method is not supported on this URL".into()))
+}
+
+/// The route table under `/fhir`. Literal segments (`metadata`, `_history`, `_search`) come before the
+/// `{type}/{id}` catch-alls, since actix matches the first route that fits.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/fhir")
+            .wrap_fn(crate::audit::capture::record)
+            // Patient data must not stay in browser or proxy caches (metadata sets its own header).
+            .wrap(
+                actix_web::middleware::DefaultHeaders::new().add((actix_web::http::header::CACHE_CONTROL, "no-store")),
+            )
+            .route("/metadata", web::get().to(metadata::metadata))
+            .route("", web::post().to(bundle::process))
+            .route("/", web::post().to(bundle::process))
+            .route("", web::get().to(search::search_system))
+            .route("/", web::get().to(search::search_system))
+            .route("/_history", web::get().to(history::system))
+            .configure(export::routes)
+            .route("/Patient/{id}/$everything", web::get().to(everything::patient_everything))
+            .route("/DocumentReference/$docref", web::get().to(docref::docref_get))
+            .route("/DocumentReference/$docref", web::post().to(docref::docref_post))
+            .configure(audit_event::routes)
+            .route("/{type}/_search", web::post().to(search::search_post))
+            .route("/{type}/_history", web::get().to(history::of_type))
+            .route("/{type}/{id}/_history", web::get().to(history::instance))
+            .route("/{type}/{id}/_history/{vid}", web::get().to(read::vread))
+            .service(
+                web::resource("/{type}")
+                    .route(web::get().to(search::search_get))
+                    .route(web::post().to(write::create))
+                    .route(web::put().to(write::conditional_update))
+                    .default_service(web::to(unsupported_method)),
+            )
+            .service(
+                web::resource("/{type}/{id}")
+                    .route(web::get().to(read::read))
+                    .route(web::put().to(write::update))
+                    .route(web::patch().to(write::patch))
+                    .route(web::delete().to(write::delete))
+                    .default_service(web::to(unsupported_method)),
+            ),
+    );
 }

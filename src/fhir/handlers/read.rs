@@ -3,11 +3,11 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::{db, version_headers};
+use crate::app::AppState;
 use crate::error::ApiError;
 use crate::fhir::format::Output;
 use crate::fhir::service;
 use crate::smart::access::AccessContext;
-use crate::AppState;
 
 pub async fn read(
     req: HttpRequest,

@@ -3,6 +3,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::db;
+use crate::app::AppState;
 use crate::error::ApiError;
 use crate::fhir::format::Output;
 use crate::fhir::resource::check_type;
@@ -11,7 +12,6 @@ use crate::fhir::search::spec::SearchSpec;
 use crate::fhir::types::SUPPORTED_TYPES;
 use crate::smart::access::AccessContext;
 use crate::smart::scopes::Interaction;
-use crate::AppState;
 
 fn params_of(qs: &str) -> Vec<(String, String)> {
     url::form_urlencoded::parse(qs.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()

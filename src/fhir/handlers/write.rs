@@ -4,12 +4,12 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
 
 use super::{db, if_match, version_headers, write_response};
+use crate::app::AppState;
 use crate::error::ApiError;
 use crate::fhir::format::{parse_body, Output};
 use crate::fhir::service::{self, Done};
 use crate::smart::access::AccessContext;
 use crate::store::write_tx;
-use crate::AppState;
 
 /// Runs a write transaction, retrying (a few times) when another request changed the same resource
 /// between our read and our write. Requests with `If-Match` are not retried: they asked for a version.

@@ -6,16 +6,16 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use super::activity::{line, ActivityLine, ActivityPage, AppActivity};
 use super::authorize::Failure;
-use super::form::{db, Form};
-use super::{secrets, token, users};
-use crate::audit::event::app_names;
-use crate::pages::activity::{line, ActivityLine, ActivityPage, AppActivity};
-use crate::pages::{self as pages, ConnectedApp, Outcome};
+use super::{self as pages, ConnectedApp, Outcome};
+use crate::app::AppState;
+use crate::smart::clients::app_names;
+use crate::smart::endpoints::form::{db, Form};
+use crate::smart::{secrets, users};
 use crate::store::audit::{self as log, LogQuery, Owner};
 use crate::store::auth as rows;
 use crate::store::{AnyConnection, StoreResult};
-use crate::AppState;
 
 /// Accesses per app on the connected-apps page, and per page of the activity page.
 pub const PER_APP: i64 = 50;
@@ -49,13 +49,9 @@ impl Viewer {
     }
 
     fn recent(&self, conn: &mut AnyConnection, client: &str) -> StoreResult<Vec<ActivityLine>> {
-        let now = now_ms();
+        let now = crate::clock::now_millis();
         Ok(self.lines(conn, client, None, PER_APP)?.iter().map(|r| line(r, self.yours, now)).collect())
     }
-}
-
-fn now_ms() -> i64 {
-    crate::fhir::instant::now().millis
 }
 
 fn activity_url(base_url: &str, client: &str, before: Option<(i64, i64)>) -> String {
@@ -113,7 +109,7 @@ pub async fn activity(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
     let st = state.clone();
     let result = db(&state, move |c| -> Result<Outcome, Failure> {
         let manage = format!("{}/auth/manage", st.settings.base_url);
-        let now = token::now_secs() as i64;
+        let now = crate::clock::now_secs();
         let session = match cookie {
             Some(v) => rows::find_session(c, &secrets::hash_token(&v), now)?,
             None => None,
@@ -129,7 +125,7 @@ pub async fn activity(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
             found.last().map(|r| activity_url(&st.settings.base_url, &client, Some((r.recorded, r.id))))
         });
         let name = app_names(c, [client.clone()])?.remove(&client).unwrap_or_else(|| client.clone());
-        let now = now_ms();
+        let now = crate::clock::now_millis();
         let page = ActivityPage {
             app_name: &name,
             username: &username,

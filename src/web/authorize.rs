@@ -6,13 +6,13 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::clients::{redirect_uris, PUBLIC};
-use super::form::{db, Form};
-use super::{grant, launch, secrets, token};
-use crate::pages::{self as pages, LoginPage, Outcome};
+use super::{self as pages, LoginPage, Outcome};
+use crate::app::AppState;
+use crate::smart::clients::{redirect_uris, PUBLIC};
+use crate::smart::endpoints::form::{db, Form};
+use crate::smart::{grant, launch, secrets};
 use crate::store::auth::{self as rows, AuthRequestRow, ClientRow};
 use crate::store::StoreError;
-use crate::AppState;
 
 /// How long a user has to sign in and consent.
 pub const REQUEST_LIFETIME_SECS: i64 = 15 * 60;
@@ -181,7 +181,7 @@ fn check(
         fhir_user: None,
         patient,
         encounter,
-        expires_at: token::now_secs() as i64 + REQUEST_LIFETIME_SECS,
+        expires_at: crate::clock::now_secs() + REQUEST_LIFETIME_SECS,
     };
     rows::insert_request(c, &row)?;
     Ok((client, request_id, csrf))

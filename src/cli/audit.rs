@@ -2,7 +2,8 @@
 
 use clap::Subcommand;
 
-use super::retention;
+use super::CliError;
+use crate::audit::retention;
 use crate::config::DbArgs;
 use crate::store::Store;
 
@@ -20,12 +21,12 @@ pub enum AuditCommand {
     },
 }
 
-pub fn audit(cmd: AuditCommand) -> Result<(), String> {
+pub fn audit(cmd: AuditCommand) -> Result<(), CliError> {
     match cmd {
         AuditCommand::Prune { db, before } => {
-            let cutoff = retention::cutoff(&before, crate::fhir::instant::now().millis)?;
-            let store = Store::open(&db.url(), 1).map_err(|e| e.to_string())?;
-            let n = retention::prune(&store, cutoff).map_err(|e| e.to_string())?;
+            let cutoff = retention::cutoff(&before, crate::clock::now_millis()).map_err(CliError::Invalid)?;
+            let store = Store::open(&db.url(), 1)?;
+            let n = retention::prune(&store, cutoff)?;
             let noun = if n == 1 { "record" } else { "records" };
             println!("Removed {n} access {noun} recorded before {}.", retention::describe(cutoff));
             Ok(())

@@ -4,9 +4,9 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::oauth_error::OAuthError;
+use crate::app::AppState;
+use crate::smart::oauth_error::OAuthError;
 use crate::store::{AnyConnection, StoreError};
-use crate::AppState;
 
 /// Largest form body the OAuth endpoints read.
 const MAX_FORM: usize = 64 * 1024;

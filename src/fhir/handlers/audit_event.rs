@@ -6,8 +6,9 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::event;
+use crate::app::AppState;
 use crate::error::ApiError;
+use crate::fhir::audit_event::{self as event, refuse_writes};
 use crate::fhir::format::Output;
 use crate::fhir::handlers::{db, version_headers};
 use crate::fhir::paging::{bundle, make_cursor, open_cursor, Entry};
@@ -15,31 +16,6 @@ use crate::fhir::search::dates::date_range;
 use crate::smart::access::AccessContext;
 use crate::smart::scopes::Interaction;
 use crate::store::audit::{self as rows, LogQuery, Owner, PatientMatch};
-use crate::AppState;
-
-/// The search parameters served (the CapabilityStatement lists these): (name, type, expression,
-/// description).
-pub const SEARCH_PARAMS: &[(&str, &str, &str, &str)] = &[
-    (
-        "patient",
-        "reference",
-        "AuditEvent.entity.what.where(resolve() is Patient)",
-        "The patient whose record was accessed",
-    ),
-    ("date", "date", "AuditEvent.recorded", "When the access happened"),
-    ("agent", "reference", "AuditEvent.agent.who", "The user who used the app (fhirUser, e.g. Practitioner/1)"),
-    ("client", "token", "AuditEvent.agent.who.identifier", "The app (its OAuth client id)"),
-];
-
-/// AuditEvents are the server's own record: no client may create, change or delete one.
-pub fn refuse_writes(res_type: &str) -> Result<(), ApiError> {
-    if res_type == "AuditEvent" {
-        return Err(ApiError::MethodNotAllowed(
-            "AuditEvents are the server's access log: they can be read and searched, not written".into(),
-        ));
-    }
-    Ok(())
-}
 
 /// The routes, registered inside the `/fhir` scope before the `{type}` catch-alls.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -220,7 +196,7 @@ async fn run(
             return Ok((Vec::new(), Default::default(), Some(total)));
         }
         let found = if empty { Vec::new() } else { rows::list(c, &query)? };
-        let names = event::app_names(c, found.iter().map(|r| r.client_id.clone()))?;
+        let names = crate::smart::clients::app_names(c, found.iter().map(|r| r.client_id.clone()))?;
         Ok((found, names, None))
     })
     .await?;
@@ -275,7 +251,7 @@ pub async fn read(
     let own = crate::fhir::guard::only_patient(&access, "AuditEvent", Interaction::Read)?;
     let found = db(&state, move |c| {
         let Some(row) = rows::get(c, n)?.filter(|r| own.is_none() || r.patient_id == own) else { return Ok(None) };
-        let names = event::app_names(c, [row.client_id.clone()])?;
+        let names = crate::smart::clients::app_names(c, [row.client_id.clone()])?;
         Ok(Some((row, names)))
     })
     .await?;

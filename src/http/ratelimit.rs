@@ -10,7 +10,7 @@
 //!
 //! **One verification per request.** The bearer token is verified here, once; the verified claims
 //! go into the request's extensions, where the `AccessContext` extractor picks them up
-//! ([`crate::smart::access::verified_claims`]).
+//! ([`crate::smart::endpoints::bearer::verified_claims`]).
 //!
 //! **Bounded memory.** Keys whose bucket has refilled are dropped (`retain_recent`) every
 //! [`SWEEP_EVERY`] requests; if more than [`MAX_KEYS`] are still live after a sweep, the table is
@@ -77,7 +77,7 @@ impl RateLimiter {
     /// The key a request counts against (verifies its bearer token, once per request).
     pub fn key(&self, req: &ServiceRequest) -> RateKey {
         if req.headers().contains_key(actix_web::http::header::AUTHORIZATION) {
-            if let Ok(c) = crate::smart::access::verified_claims(req.request()) {
+            if let Ok(c) = crate::smart::endpoints::bearer::verified_claims(req.request()) {
                 return match c.grant {
                     Some(g) => RateKey::Grant(g),
                     None => RateKey::Subject { client_id: c.client_id, subject: c.sub },
@@ -114,7 +114,7 @@ impl RateLimiter {
     }
 
     fn trusted(&self, ip: IpAddr) -> bool {
-        let ip = canonical(ip);
+        let ip = crate::config::canonical_ip(ip);
         self.trusted_proxies.iter().any(|n| n.contains(&ip))
     }
 
@@ -185,17 +185,9 @@ where
     }
 }
 
-/// IPv4-mapped IPv6 addresses are their IPv4 address.
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
-        v4 => v4,
-    }
-}
-
 /// One key per IPv4 address and per IPv6 /64 (unknown peers share one key).
 pub fn address_key(ip: Option<IpAddr>) -> IpNet {
-    let ip = ip.map(canonical).unwrap_or(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED));
+    let ip = ip.map(crate::config::canonical_ip).unwrap_or(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED));
     let prefix = if ip.is_ipv4() { 32 } else { 64 };
     IpNet::new(ip, prefix).map(|n| n.trunc()).unwrap_or_else(|_| IpNet::from(ip))
 }
@@ -212,21 +204,10 @@ fn too_many(wait: Duration) -> HttpResponse {
         .body(outcome.to_string())
 }
 
-/// Parses a `--trusted-proxy` value: an address or a CIDR network.
-pub fn parse_proxy(s: &str) -> Result<IpNet, String> {
-    let s = s.trim();
-    s.parse::<IpNet>()
-        .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
-        .map(|n| match n {
-            IpNet::V6(v6) if v6.prefix_len() == 128 => IpNet::from(canonical(IpAddr::V6(v6.addr()))),
-            n => n.trunc(),
-        })
-        .map_err(|_| format!("--trusted-proxy {s:?} is not an IP address or CIDR network"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::parse_proxy;
     use actix_web::test::TestRequest;
 
     fn limiter(proxies: &[&str]) -> RateLimiter {

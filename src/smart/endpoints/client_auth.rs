@@ -6,13 +6,13 @@ use actix_web::{web, HttpRequest};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
-use super::assertion::{self, JWT_BEARER};
-use super::clients::{JWKS, PUBLIC, SECRET};
 use super::form::{db, Form};
-use super::oauth_error::OAuthError;
-use super::{secrets, token};
+use crate::app::AppState;
+use crate::smart::assertion::{self, JWT_BEARER};
+use crate::smart::clients::{JWKS, PUBLIC, SECRET};
+use crate::smart::oauth_error::OAuthError;
+use crate::smart::secrets;
 use crate::store::auth::{self as rows, ClientRow};
-use crate::AppState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -142,10 +142,12 @@ pub async fn authenticate_or(
             }
             let jwks = match (&client.jwks, &client.jwks_uri) {
                 (Some(j), _) => assertion::parse_jwks(j)?,
-                (None, Some(u)) => super::jwks_uri::fetch(u, super::jwks_uri::Policy::of(&state.settings)).await?,
+                (None, Some(u)) => {
+                    crate::smart::jwks_uri::fetch(u, crate::smart::jwks_uri::Policy::of(&state.settings)).await?
+                }
                 (None, None) => return Err(OAuthError::invalid_client("this client has no registered keys")),
             };
-            let now = token::now_secs();
+            let now = crate::clock::now_secs().unsigned_abs();
             let claims = assertion::verify(
                 assertion.as_deref().unwrap_or_default(),
                 &jwks,

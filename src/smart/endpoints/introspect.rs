@@ -11,11 +11,11 @@ use serde_json::{json, Value};
 
 use super::client_auth;
 use super::form::{db, no_store_json, Form};
-use super::oauth_error::OAuthError;
-use super::scopes::Context;
-use super::{secrets, token};
+use crate::app::AppState;
+use crate::smart::oauth_error::OAuthError;
+use crate::smart::scopes::Context;
+use crate::smart::{secrets, token};
 use crate::store::auth as rows;
-use crate::AppState;
 
 /// May this caller introspect? A confidential client, or a bearer token with a system/ scope.
 async fn introspection_caller(req: &HttpRequest, state: &web::Data<AppState>, form: &Form) -> Result<(), OAuthError> {
@@ -27,8 +27,8 @@ async fn introspection_caller(req: &HttpRequest, state: &web::Data<AppState>, fo
         .map(|p| p.eq_ignore_ascii_case("bearer "))
         .unwrap_or(false);
     if bearer {
-        let ctx = super::access::authenticate(req).map_err(|e| OAuthError::invalid_token(e.to_string()))?;
-        super::access::check_grant(state, &ctx).await.map_err(|e| OAuthError::invalid_token(e.to_string()))?;
+        let ctx = super::bearer::authenticate(req).map_err(|e| OAuthError::invalid_token(e.to_string()))?;
+        super::bearer::check_grant(state, &ctx).await.map_err(|e| OAuthError::invalid_token(e.to_string()))?;
         if !ctx.scopes.resources.iter().any(|r| r.context == Context::System) {
             return Err(OAuthError::insufficient_scope("introspection needs a token with a system/ scope"));
         }
@@ -43,7 +43,7 @@ async fn introspection_caller(req: &HttpRequest, state: &web::Data<AppState>, fo
 
 /// What introspection says about `tok`.
 fn describe(c: &mut crate::store::AnyConnection, state: &AppState, tok: &str) -> Result<Value, OAuthError> {
-    let now = token::now_secs() as i64;
+    let now = crate::clock::now_secs();
     if let Ok(claims) = token::verify(&state.keys, &state.settings.fhir_base(), tok) {
         let live = match &claims.grant {
             Some(g) => rows::grant_is_active(c, g, now)?,

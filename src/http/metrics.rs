@@ -1,4 +1,4 @@
-//! Prometheus metrics (rate limiting is in [`crate::ratelimit`]).
+//! Prometheus metrics (rate limiting is in [`crate::http::ratelimit`]).
 
 use std::sync::OnceLock;
 use std::time::Instant;

@@ -58,7 +58,7 @@ where
         span.record("status", res.status().as_u16());
         span.record("latency_ms", started.elapsed().as_secs_f64() * 1000.0);
         span.in_scope(|| tracing::info!(target: "bedside::http", "request finished"));
-        crate::limits::record(started, &res);
+        crate::http::metrics::record(started, &res);
         if let Ok(v) = HeaderValue::from_str(&id) {
             res.headers_mut().insert(HeaderName::from_static(HEADER), v);
         }

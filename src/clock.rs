@@ -1,4 +1,6 @@
-//! Server timestamps as FHIR instants (`2026-11-26T10:12:28.123Z`) and HTTP dates.
+//! The one clock: the current time as Unix seconds or milliseconds, and server timestamps as FHIR
+//! instants (`2026-11-26T10:12:28.123Z`) and HTTP dates. Every layer may use it; it imports nothing
+//! of the crate.
 
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
@@ -18,8 +20,24 @@ pub fn from_datetime(t: OffsetDateTime) -> Instant {
     Instant { text, millis: (t.unix_timestamp_nanos() / 1_000_000) as i64 }
 }
 
+/// Now, as a FHIR instant (text and milliseconds).
 pub fn now() -> Instant {
     from_datetime(OffsetDateTime::now_utc())
+}
+
+/// Now, in whole seconds since the Unix epoch (token `iat`/`exp`, grant and session times).
+pub fn now_secs() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Now, in milliseconds since the Unix epoch (access-log times, export job times).
+pub fn now_millis() -> i64 {
+    now().millis
+}
+
+/// The UTC day of a Unix time ("2026-11-29"), as the operator commands and pages show it.
+pub fn day_of(secs: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(secs).map(|t| t.date().to_string()).unwrap_or_default()
 }
 
 /// Parses a FHIR instant/dateTime with offset (e.g. a `_since` value) into our UTC instant text.

@@ -10,15 +10,17 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::client_auth::{self, Authenticated, Method};
-use super::clients::JWKS;
 use super::form::{db, no_store_json, Form};
-use super::grant::{self, client_allows};
-use super::oauth_error::OAuthError;
-use super::scopes::{parse_resource_scope, Context};
-use super::{secrets, token};
-use crate::store::auth::{self as rows, GrantRow};
+use crate::app::AppState;
+use crate::smart::clients::JWKS;
+use crate::smart::grant::{self, client_allows};
+use crate::smart::oauth_error::OAuthError;
+use crate::smart::scopes::{parse_resource_scope, Context};
+use crate::smart::{secrets, token};
+use crate::store::auth::{self as rows, GrantRow, RefreshRow};
 use crate::store::write_tx;
-use crate::AppState;
+use crate::store::AnyConnection;
+use serde_json::{json, Value};
 
 pub async fn token_endpoint(
     req: HttpRequest,
@@ -74,7 +76,7 @@ async fn authorization_code(
             tracing::warn!(client_id = %row.client_id, grant = %row.grant_id, "authorization code reused; grant revoked");
             return Err(bad());
         }
-        if row.expires_at <= token::now_secs() as i64 {
+        if row.expires_at <= crate::clock::now_secs() {
             return Err(bad());
         }
         if row.redirect_uri != redirect_uri {
@@ -99,7 +101,7 @@ async fn authorization_code(
             let grant = rows::find_grant(c, &row.grant_id)?.filter(|g| !g.revoked).ok_or_else(bad)?;
             let scope = within_registration(&grant.scope, &client.client)?;
             let refresh = grant::refresh_lifetime(&scope).is_some();
-            grant::token_response(c, &st, &grant, &scope, refresh, true).map(Some)
+            token_response(c, &st, &grant, &scope, refresh, true).map(Some)
         })?;
         match issued {
             Some(v) => Ok(v),
@@ -133,7 +135,7 @@ async fn refresh(
             tracing::warn!(client_id = %row.client_id, grant = %row.grant_id, "refresh token reused; grant revoked");
             return Err(bad());
         }
-        let now = token::now_secs() as i64;
+        let now = crate::clock::now_secs();
         if row.expires_at <= now {
             return Err(bad());
         }
@@ -153,7 +155,7 @@ async fn refresh(
             // The client's registration may have been narrowed since the grant was made.
             let scope = within_registration(&scope, &client.client)?;
             let refresh = grant::refresh_lifetime(&within_registration(&grant.scope, &client.client)?).is_some();
-            grant::token_response(c, &st, &grant, &scope, refresh, false).map(Some)
+            token_response(c, &st, &grant, &scope, refresh, false).map(Some)
         })?;
         match issued {
             Some(v) => Ok(v),
@@ -184,7 +186,7 @@ async fn client_credentials(
         return Err(OAuthError::unauthorized_client("client_credentials needs private_key_jwt client authentication"));
     }
     let requested = form.required("scope")?.to_string();
-    super::scopes::Scopes::parse(&requested).map_err(OAuthError::invalid_scope)?;
+    crate::smart::scopes::Scopes::parse(&requested).map_err(OAuthError::invalid_scope)?;
     let mut granted: Vec<&str> = Vec::new();
     for s in requested.split_whitespace() {
         match parse_resource_scope(s) {
@@ -207,7 +209,7 @@ async fn client_credentials(
     let st = state.clone();
     let lifetime = state.settings.token_lifetime as i64;
     db(state, move |c| {
-        let now = token::now_secs() as i64;
+        let now = crate::clock::now_secs();
         let grant = GrantRow {
             grant_id: uuid::Uuid::new_v4().simple().to_string(),
             client_id: client.client.client_id.clone(),
@@ -224,8 +226,95 @@ async fn client_credentials(
         };
         write_tx(c, |c| {
             rows::insert_grant(c, &grant)?;
-            grant::token_response(c, &st, &grant, &scope, false, false)
+            token_response(c, &st, &grant, &scope, false, false)
         })
     })
     .await
+}
+
+/// Issues an access token for `grant` with `scope` (⊆ the grant's scope) and builds the token
+/// response. With `refresh`, a new refresh token is stored (hashed) for the grant's full scope.
+pub fn token_response(
+    conn: &mut AnyConnection,
+    state: &AppState,
+    grant: &GrantRow,
+    scope: &str,
+    refresh: bool,
+    id_token: bool,
+) -> Result<Value, OAuthError> {
+    let settings = &state.settings;
+    // An access token never outlives the grant it comes from.
+    let left = u64::try_from(grant.expires_at - crate::clock::now_secs()).unwrap_or(0);
+    let lifetime = settings.token_lifetime.min(left.max(1));
+    let (access, _) = token::issue(
+        &state.keys,
+        &settings.fhir_base(),
+        &token::TokenRequest {
+            subject: grant.username.clone().unwrap_or_else(|| grant.client_id.clone()),
+            client_id: grant.client_id.clone(),
+            scope: scope.to_string(),
+            patient: grant.patient.clone(),
+            encounter: grant.encounter.clone(),
+            fhir_user: grant.fhir_user.clone(),
+            grant: Some(grant.grant_id.clone()),
+            lifetime_secs: lifetime,
+        },
+    )
+    .map_err(OAuthError::server_error)?;
+    let mut v = json!({"access_token": access, "token_type": "Bearer", "expires_in": lifetime, "scope": scope});
+    if refresh {
+        if let Some(life) = grant::refresh_lifetime(&grant.scope) {
+            let rt = secrets::random_token();
+            let expires_at = (crate::clock::now_secs() + life).min(grant.expires_at);
+            rows::insert_refresh(
+                conn,
+                &RefreshRow {
+                    token_hash: secrets::hash_token(&rt),
+                    grant_id: grant.grant_id.clone(),
+                    client_id: grant.client_id.clone(),
+                    scope: grant.scope.clone(),
+                    used: false,
+                    expires_at,
+                },
+            )?;
+            v["refresh_token"] = json!(rt);
+        }
+    }
+    if id_token && grant::has(scope, "openid") {
+        if let (Some(user), Some(fhir_user)) = (&grant.username, &grant.fhir_user) {
+            let fhir_user_url = grant::has(scope, "fhirUser").then(|| format!("{}/{fhir_user}", settings.fhir_base()));
+            let name = if grant::has(scope, "profile") {
+                crate::fhir::record::display_name_of(conn, fhir_user)?
+            } else {
+                None
+            };
+            let t = token::issue_id_token(
+                &state.keys,
+                &settings.fhir_base(),
+                &grant.client_id,
+                user,
+                fhir_user_url,
+                grant.nonce.clone(),
+                name,
+            )
+            .map_err(OAuthError::server_error)?;
+            v["id_token"] = json!(t);
+        }
+    }
+    if let Some(p) = &grant.patient {
+        v["patient"] = json!(p);
+    }
+    if let Some(e) = &grant.encounter {
+        v["encounter"] = json!(e);
+    }
+    if grant.username.is_some() {
+        let ctx: grant::GrantContext = serde_json::from_str(&grant.context).unwrap_or_default();
+        v["need_patient_banner"] = json!(ctx.need_patient_banner);
+        v["smart_style_url"] =
+            json!(ctx.smart_style_url.unwrap_or_else(|| format!("{}/smart/style.json", settings.base_url)));
+        if let Some(i) = ctx.intent {
+            v["intent"] = json!(i);
+        }
+    }
+    Ok(v)
 }

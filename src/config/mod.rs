@@ -2,9 +2,26 @@
 //! passed into the app through `web::Data` — never a global. A malformed value is an error, not a
 //! silent default.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 use clap::Args;
+use ipnet::IpNet;
+
+mod terms;
+
+pub use terms::{AccessTerm, GrantTerms};
+
+/// The scopes an app registered without naming its own may be granted (the default of
+/// `--dcr-scopes` and of `bedside client add`): patient/ and user/ scopes (each user still consents,
+/// and sees no more than their own access allows), identity, launch context and refresh. Never
+/// system/: backend services get those only from the operator, explicitly (`bedside client add
+/// --scope 'system/…'`).
+pub const DEFAULT_APP_SCOPES: &str = "patient/*.cruds user/*.cruds openid fhirUser profile launch launch/patient \
+     launch/encounter offline_access online_access";
+
+/// Access records waiting to be written, per node (the default of `--audit-queue`).
+pub const AUDIT_QUEUE_CAPACITY: usize = 8192;
 
 /// Options shared by every command that opens the database.
 #[derive(Debug, Clone, Args)]
@@ -65,12 +82,12 @@ pub struct ServeArgs {
     /// Scopes a dynamically registered client may be registered for (space separated; a registration
     /// asking for more is refused). Never put system/ scopes here unless anyone on the network may
     /// read everything.
-    #[arg(long, env = "BEDSIDE_DCR_SCOPES", default_value = crate::smart::clients::DEFAULT_APP_SCOPES)]
+    #[arg(long, env = "BEDSIDE_DCR_SCOPES", default_value = DEFAULT_APP_SCOPES)]
     pub dcr_scopes: String,
     /// How long a dynamically registered app's approvals last: one-time (hours, no refresh token) or
     /// ongoing (months).
-    #[arg(long, env = "BEDSIDE_DCR_ACCESS_TERM", value_enum, default_value_t = crate::smart::grant::AccessTerm::Ongoing)]
-    pub dcr_access_term: crate::smart::grant::AccessTerm,
+    #[arg(long, env = "BEDSIDE_DCR_ACCESS_TERM", value_enum, default_value_t = AccessTerm::Ongoing)]
+    pub dcr_access_term: AccessTerm,
     /// Hours a user's approval of a one-time app lasts (no refresh token is issued).
     #[arg(long, env = "BEDSIDE_ONE_TIME_HOURS", default_value_t = 10)]
     pub one_time_hours: u32,
@@ -96,7 +113,7 @@ pub struct ServeArgs {
     pub dev_insecure_jwks_uri: bool,
     /// Access records queued per node for the background writer; when it is full, requests wait
     /// briefly and then store their record themselves (nothing is dropped).
-    #[arg(long, env = "BEDSIDE_AUDIT_QUEUE", default_value_t = crate::audit::writer::QUEUE_CAPACITY)]
+    #[arg(long, env = "BEDSIDE_AUDIT_QUEUE", default_value_t = AUDIT_QUEUE_CAPACITY)]
     pub audit_queue: usize,
     /// Remove access records older than this age automatically (e.g. 2190d for six years), at start
     /// and then hourly. Default: keep them forever (prune by hand with `bedside audit prune`).
@@ -220,31 +237,6 @@ impl Limits {
 }
 
 /// What the running app needs to know, derived from [`ServeArgs`].
-/// How long a user's approval of an app lasts, per access term (`smart::grant::AccessTerm`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct GrantTerms {
-    pub one_time_hours: u32,
-    pub ongoing_months: u32,
-}
-
-impl Default for GrantTerms {
-    fn default() -> Self {
-        GrantTerms { one_time_hours: 10, ongoing_months: 13 }
-    }
-}
-
-impl GrantTerms {
-    pub fn new(one_time_hours: u32, ongoing_months: u32) -> Result<GrantTerms, String> {
-        if !(1..=24 * 31).contains(&one_time_hours) {
-            return Err("--one-time-hours must be between 1 and 744 (a month)".into());
-        }
-        if !(1..=120).contains(&ongoing_months) {
-            return Err("--ongoing-months must be between 1 and 120".into());
-        }
-        Ok(GrantTerms { one_time_hours, ongoing_months })
-    }
-}
-
 /// Bulk Data `$export`: where files go, how long they stay, and this node's worker.
 #[derive(Debug, Clone)]
 pub struct ExportSettings {
@@ -293,7 +285,7 @@ pub struct Settings {
     /// What Dynamic Client Registration may register a client for.
     pub dcr_scopes: String,
     /// The access term of dynamically registered clients.
-    pub dcr_access_term: crate::smart::grant::AccessTerm,
+    pub dcr_access_term: AccessTerm,
     /// How long approvals last, per access term.
     pub grant_terms: GrantTerms,
     /// Development only: http and loopback jwks_uri allowed.
@@ -373,9 +365,9 @@ impl Settings {
                 .trusted_proxies
                 .iter()
                 .filter(|p| !p.trim().is_empty())
-                .map(|p| crate::ratelimit::parse_proxy(p))
+                .map(|p| parse_proxy(p))
                 .collect::<Result<_, _>>()?,
-            dcr_scopes: crate::smart::clients::check_dcr_scopes(&args.dcr_scopes)?,
+            dcr_scopes: args.dcr_scopes.clone(),
             dcr_access_term: args.dcr_access_term,
             grant_terms: GrantTerms::new(args.one_time_hours, args.ongoing_months)?,
             dev_insecure_jwks_uri: args.dev_insecure_jwks_uri,
@@ -398,11 +390,11 @@ impl Settings {
             rate_limit: 0,
             rate_burst: 1,
             trusted_proxies: Vec::new(),
-            dcr_scopes: crate::smart::clients::DEFAULT_APP_SCOPES.to_string(),
-            dcr_access_term: crate::smart::grant::AccessTerm::Ongoing,
+            dcr_scopes: DEFAULT_APP_SCOPES.to_string(),
+            dcr_access_term: AccessTerm::Ongoing,
             grant_terms: GrantTerms::default(),
             dev_insecure_jwks_uri: false,
-            audit_queue: crate::audit::writer::QUEUE_CAPACITY,
+            audit_queue: AUDIT_QUEUE_CAPACITY,
             audit_retention: None,
             limits: Limits::default(),
             export: ExportSettings::defaults(
@@ -419,5 +411,25 @@ impl Settings {
     /// The OAuth token endpoint (also the `aud` of client assertions).
     pub fn token_url(&self) -> String {
         format!("{}/auth/token", self.base_url)
+    }
+}
+
+/// Parses a `--trusted-proxy` value: an address or a CIDR network.
+pub fn parse_proxy(s: &str) -> Result<IpNet, String> {
+    let s = s.trim();
+    s.parse::<IpNet>()
+        .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+        .map(|n| match n {
+            IpNet::V6(v6) if v6.prefix_len() == 128 => IpNet::from(canonical_ip(IpAddr::V6(v6.addr()))),
+            n => n.trunc(),
+        })
+        .map_err(|_| format!("--trusted-proxy {s:?} is not an IP address or CIDR network"))
+}
+
+/// IPv4-mapped IPv6 addresses are their IPv4 address.
+pub fn canonical_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
+        v4 => v4,
     }
 }

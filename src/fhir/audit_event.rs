@@ -10,48 +10,46 @@
 //! - `entity`: the patient (role Patient), each resource returned or touched (role Domain Resource)
 //!   and, for searches, history and operations, the request as a query entity (base64).
 
-use std::collections::HashMap;
-
 use base64::Engine;
 use serde_json::{json, Value};
 
 use crate::store::audit::AuditRow;
-use crate::store::{AnyConnection, StoreResult};
+
+use crate::error::ApiError;
+
+/// The search parameters served (the CapabilityStatement lists these): (name, type, expression,
+/// description).
+pub const SEARCH_PARAMS: &[(&str, &str, &str, &str)] = &[
+    (
+        "patient",
+        "reference",
+        "AuditEvent.entity.what.where(resolve() is Patient)",
+        "The patient whose record was accessed",
+    ),
+    ("date", "date", "AuditEvent.recorded", "When the access happened"),
+    ("agent", "reference", "AuditEvent.agent.who", "The user who used the app (fhirUser, e.g. Practitioner/1)"),
+    ("client", "token", "AuditEvent.agent.who.identifier", "The app (its OAuth client id)"),
+];
+
+/// AuditEvents are the server's own record: no client may create, change or delete one.
+pub fn refuse_writes(res_type: &str) -> Result<(), ApiError> {
+    if res_type == "AuditEvent" {
+        return Err(ApiError::MethodNotAllowed(
+            "AuditEvents are the server's access log: they can be read and searched, not written".into(),
+        ));
+    }
+    Ok(())
+}
 
 const DCM: &str = "http://dicom.nema.org/resources/ontology/DCM";
 const ENTITY_TYPE: &str = "http://terminology.hl7.org/CodeSystem/audit-entity-type";
 const OBJECT_ROLE: &str = "http://terminology.hl7.org/CodeSystem/object-role";
 
-/// The client id of operator tokens minted by `bedside token`.
-pub const OPERATOR_CLIENT: &str = "bedside-cli";
-
-/// The name people see for an app: its registered name, or a description of operator access.
-pub fn app_names(
-    conn: &mut AnyConnection,
-    client_ids: impl IntoIterator<Item = String>,
-) -> StoreResult<HashMap<String, String>> {
-    let mut names = HashMap::new();
-    for id in client_ids {
-        if names.contains_key(&id) {
-            continue;
-        }
-        let name = if id == OPERATOR_CLIENT {
-            "Bedside operator tools".to_string()
-        } else if id == crate::fhir::record::DOWNLOAD_CLIENT {
-            "You, downloading your record".to_string()
-        } else {
-            crate::store::auth::find_client(conn, &id)?.map(|c| c.name).unwrap_or_else(|| id.clone())
-        };
-        names.insert(id, name);
-    }
-    Ok(names)
-}
-
 /// `recorded` (Unix ms) as a FHIR instant.
 pub fn instant_of(ms: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    crate::fhir::instant::from_datetime(t).text
+    crate::clock::from_datetime(t).text
 }
 
 fn outcome(status: i32) -> &'static str {
@@ -98,8 +96,8 @@ pub fn to_json(row: &AuditRow, app_name: &str, base_url: &str) -> Value {
             "role": {"system": OBJECT_ROLE, "code": "4", "display": "Domain Resource"}
         }));
     }
-    let interaction = super::Interaction::from_code(&row.interaction);
-    if interaction.is_some_and(super::Interaction::is_query) {
+    let interaction = crate::audit::Interaction::from_code(&row.interaction);
+    if interaction.is_some_and(crate::audit::Interaction::is_query) {
         let listed = row.ref_list().count() as i64;
         let mut q = json!({
             "type": {"system": ENTITY_TYPE, "code": "2", "display": "System Object"},

@@ -1,4 +1,4 @@
-//! The operator commands of the authorization server: `bedside user add`, `bedside client add`,
+//! The operator commands of the authorization server: `bedside user …`, `bedside client …`,
 //! `bedside launch`.
 
 use std::io::BufRead;
@@ -6,9 +6,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use super::clients::{self, ClientAuth, NewClient};
-use super::launch::{self, NewLaunch};
+use super::CliError;
 use crate::config::DbArgs;
+use crate::smart::clients::{self, ClientAuth, NewClient};
+use crate::smart::launch::{self, NewLaunch};
 use crate::store::auth as rows;
 use crate::store::Store;
 
@@ -106,7 +107,7 @@ pub enum ClientCommand {
         #[arg(long)]
         client_id: String,
         #[arg(value_enum)]
-        term: super::grant::AccessTerm,
+        term: crate::smart::grant::AccessTerm,
     },
 }
 
@@ -141,8 +142,8 @@ pub struct ClientAddArgs {
     scope: Option<String>,
     /// How long a user's approval lasts: ongoing (13 months by default, with refresh tokens) or
     /// one-time (10 hours by default, no refresh token).
-    #[arg(long, value_enum, default_value_t = super::grant::AccessTerm::Ongoing)]
-    term: super::grant::AccessTerm,
+    #[arg(long, value_enum, default_value_t = crate::smart::grant::AccessTerm::Ongoing)]
+    term: crate::smart::grant::AccessTerm,
     /// DEVELOPMENT ONLY: accept a plain-http or loopback --jwks-uri (the server fetches it only when
     /// started with the same flag).
     #[arg(long, env = "BEDSIDE_DEV_INSECURE_JWKS_URI")]
@@ -170,88 +171,84 @@ pub struct LaunchArgs {
     need_patient_banner: bool,
 }
 
-fn open(db: &DbArgs) -> Result<Store, String> {
-    Store::open(&db.url(), 1).map_err(|e| e.to_string())
+fn open(db: &DbArgs) -> Result<Store, CliError> {
+    Ok(Store::open(&db.url(), 1)?)
 }
 
-fn now() -> i64 {
-    super::token::now_secs() as i64
-}
-
-fn read_password() -> Result<String, String> {
+fn read_password() -> Result<String, CliError> {
     let mut password = String::new();
-    std::io::stdin().lock().read_line(&mut password).map_err(|e| format!("cannot read the password: {e}"))?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut password)
+        .map_err(|e| CliError::Invalid(format!("cannot read the password: {e}")))?;
     Ok(password.trim_end_matches(['\r', '\n']).to_string())
 }
 
-pub fn user(cmd: UserCommand) -> Result<(), String> {
-    let no_user = |u: &str| format!("no user {u:?}");
+pub fn user(cmd: UserCommand) -> Result<(), CliError> {
+    let no_user = |u: &str| CliError::NotFound(format!("no user {u:?}"));
     match cmd {
         UserCommand::List { db } => {
-            let mut conn = open(&db)?.conn().map_err(|e| e.to_string())?;
-            let users = rows::list_users(&mut conn).map_err(|e| e.to_string())?;
+            let mut conn = open(&db)?.conn()?;
+            let users = rows::list_users(&mut conn)?;
             println!("{:<24} {:<40} {:<10} status", "username", "fhir user", "created");
             for u in &users {
                 let status = if u.disabled { "disabled" } else { "active" };
-                println!("{:<24} {:<40} {:<10} {status}", u.username, u.fhir_user, super::token::day_of(u.created_at));
+                println!("{:<24} {:<40} {:<10} {status}", u.username, u.fhir_user, crate::clock::day_of(u.created_at));
             }
             println!("{} user(s)", users.len());
             Ok(())
         }
         UserCommand::Passwd { db, username, password_stdin: _ } => {
             let password = read_password()?;
-            let mut conn = open(&db)?.conn().map_err(|e| e.to_string())?;
-            if !super::users::set_password(&mut conn, &username, &password).map_err(|e| e.to_string())? {
+            let mut conn = open(&db)?.conn()?;
+            if !crate::smart::users::set_password(&mut conn, &username, &password)? {
                 return Err(no_user(&username));
             }
             println!("password of {username} changed");
             Ok(())
         }
         UserCommand::Disable { db, username } => {
-            let mut conn = open(&db)?.conn().map_err(|e| e.to_string())?;
-            let ended = rows::set_user_disabled(&mut conn, &username, true, now())
-                .map_err(|e| e.to_string())?
+            let mut conn = open(&db)?.conn()?;
+            let ended = rows::set_user_disabled(&mut conn, &username, true, crate::clock::now_secs())?
                 .ok_or_else(|| no_user(&username))?;
             println!("{username} disabled: sign-in refused; {ended} grant(s) ended");
             Ok(())
         }
         UserCommand::Enable { db, username } => {
-            let mut conn = open(&db)?.conn().map_err(|e| e.to_string())?;
-            rows::set_user_disabled(&mut conn, &username, false, now())
-                .map_err(|e| e.to_string())?
+            let mut conn = open(&db)?.conn()?;
+            rows::set_user_disabled(&mut conn, &username, false, crate::clock::now_secs())?
                 .ok_or_else(|| no_user(&username))?;
             println!("{username} enabled: sign-in allowed again");
             Ok(())
         }
         UserCommand::Remove { db, username } => {
-            let mut conn = open(&db)?.conn().map_err(|e| e.to_string())?;
-            let ended = rows::remove_user(&mut conn, &username, now())
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| no_user(&username))?;
+            let mut conn = open(&db)?.conn()?;
+            let ended =
+                rows::remove_user(&mut conn, &username, crate::clock::now_secs())?.ok_or_else(|| no_user(&username))?;
             println!("{username} removed; {ended} grant(s) ended");
             Ok(())
         }
         UserCommand::Add { db, username, password_stdin: _, fhir_user } => {
             let password = read_password()?;
             let store = open(&db)?;
-            let mut conn = store.conn().map_err(|e| e.to_string())?;
-            let row = super::users::add(&mut conn, &username, &password, &fhir_user).map_err(|e| e.to_string())?;
+            let mut conn = store.conn()?;
+            let row = crate::smart::users::add(&mut conn, &username, &password, &fhir_user)?;
             println!("added user {} ({})", row.username, row.fhir_user);
             Ok(())
         }
     }
 }
 
-pub fn client(cmd: ClientCommand) -> Result<(), String> {
-    let no_client = |c: &str| format!("no client {c:?}");
+pub fn client(cmd: ClientCommand) -> Result<(), CliError> {
+    let no_client = |c: &str| CliError::NotFound(format!("no client {c:?}"));
     let a = match cmd {
         ClientCommand::Add(a) => a,
         ClientCommand::List { db } => {
-            let mut conn = open(&db)?.conn().map_err(|e| e.to_string())?;
-            let all = rows::list_clients(&mut conn).map_err(|e| e.to_string())?;
+            let mut conn = open(&db)?.conn()?;
+            let all = rows::list_clients(&mut conn)?;
             println!("{:<34} {:<28} {:<20} {:<9} {:<10} live grants", "client_id", "name", "kind", "term", "created");
             for c in &all {
-                let live = rows::live_grants_of_client(&mut conn, &c.client_id, now()).map_err(|e| e.to_string())?;
+                let live = rows::live_grants_of_client(&mut conn, &c.client_id, crate::clock::now_secs())?;
                 let name: String = c.name.chars().take(28).collect();
                 println!(
                     "{:<34} {:<28} {:<20} {:<9} {:<10} {live}",
@@ -259,27 +256,24 @@ pub fn client(cmd: ClientCommand) -> Result<(), String> {
                     name,
                     c.client_type,
                     c.access_term,
-                    super::token::day_of(c.created_at)
+                    crate::clock::day_of(c.created_at)
                 );
             }
             println!("{} client(s)", all.len());
             return Ok(());
         }
         ClientCommand::Show { db, client_id } => {
-            let mut conn = open(&db)?.conn().map_err(|e| e.to_string())?;
-            let row = rows::find_client(&mut conn, &client_id)
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| no_client(&client_id))?;
-            let live = rows::live_grants_of_client(&mut conn, &client_id, now()).map_err(|e| e.to_string())?;
+            let mut conn = open(&db)?.conn()?;
+            let row = rows::find_client(&mut conn, &client_id)?.ok_or_else(|| no_client(&client_id))?;
+            let live = rows::live_grants_of_client(&mut conn, &client_id, crate::clock::now_secs())?;
             let mut v = clients::describe(&clients::Registered { row, client_secret: None });
             v["bedside_live_grants"] = serde_json::json!(live);
             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
             return Ok(());
         }
         ClientCommand::Remove { db, client_id } => {
-            let mut conn = open(&db)?.conn().map_err(|e| e.to_string())?;
-            let live = rows::remove_client(&mut conn, &client_id, now())
-                .map_err(|e| e.to_string())?
+            let mut conn = open(&db)?.conn()?;
+            let live = rows::remove_client(&mut conn, &client_id, crate::clock::now_secs())?
                 .ok_or_else(|| no_client(&client_id))?;
             println!("client {client_id} removed; {live} live grant(s) ended, their tokens no longer work");
             return Ok(());
@@ -287,18 +281,18 @@ pub fn client(cmd: ClientCommand) -> Result<(), String> {
         ClientCommand::Scope { db, client_id, scope } => {
             let scope = clients::check_scope_set(&scope)?;
             let store = open(&db)?;
-            let mut conn = store.conn().map_err(|e| e.to_string())?;
-            if !crate::store::auth::set_client_scope(&mut conn, &client_id, &scope).map_err(|e| e.to_string())? {
-                return Err(format!("no client {client_id:?}"));
+            let mut conn = store.conn()?;
+            if !crate::store::auth::set_client_scope(&mut conn, &client_id, &scope)? {
+                return Err(no_client(&client_id));
             }
             println!("client {client_id} may now be granted: {scope}");
             return Ok(());
         }
         ClientCommand::Term { db, client_id, term } => {
             let store = open(&db)?;
-            let mut conn = store.conn().map_err(|e| e.to_string())?;
-            if !crate::store::auth::set_client_term(&mut conn, &client_id, term.as_str()).map_err(|e| e.to_string())? {
-                return Err(format!("no client {client_id:?}"));
+            let mut conn = store.conn()?;
+            if !crate::store::auth::set_client_term(&mut conn, &client_id, term.as_str())? {
+                return Err(no_client(&client_id));
             }
             println!("client {client_id}: approvals given from now on are {}", term.as_str());
             return Ok(());
@@ -307,17 +301,19 @@ pub fn client(cmd: ClientCommand) -> Result<(), String> {
     let auth = match (a.public, a.secret, a.jwks_uri, a.jwks) {
         (_, true, _, _) => ClientAuth::Secret,
         (_, _, Some(u), _) => {
-            let policy = super::jwks_uri::Policy { dev_insecure: a.dev_insecure_jwks_uri };
-            super::jwks_uri::check_for_registration(&u, policy).map_err(|e| format!("--jwks-uri {u:?}: {e}"))?;
+            let policy = crate::smart::jwks_uri::Policy { dev_insecure: a.dev_insecure_jwks_uri };
+            crate::smart::jwks_uri::check_for_registration(&u, policy)
+                .map_err(|e| CliError::Invalid(format!("--jwks-uri {u:?}: {e}")))?;
             ClientAuth::JwksUri(u)
         }
         (_, _, _, Some(path)) => ClientAuth::Jwks(
-            std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?,
+            std::fs::read_to_string(&path)
+                .map_err(|e| CliError::Invalid(format!("cannot read {}: {e}", path.display())))?,
         ),
         _ => ClientAuth::Public,
     };
     let store = open(&a.db)?;
-    let mut conn = store.conn().map_err(|e| e.to_string())?;
+    let mut conn = store.conn()?;
     let reg = clients::register(
         &mut conn,
         NewClient {
@@ -327,15 +323,14 @@ pub fn client(cmd: ClientCommand) -> Result<(), String> {
             scope: a.scope.unwrap_or_default(),
             term: a.term,
         },
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     println!("{}", serde_json::to_string_pretty(&clients::describe(&reg)).unwrap_or_default());
     Ok(())
 }
 
-pub fn launch(a: LaunchArgs) -> Result<(), String> {
+pub fn launch(a: LaunchArgs) -> Result<(), CliError> {
     let store = open(&a.db)?;
-    let mut conn = store.conn().map_err(|e| e.to_string())?;
+    let mut conn = store.conn()?;
     let new = NewLaunch {
         patient: a.patient,
         encounter: a.encounter,
@@ -344,7 +339,7 @@ pub fn launch(a: LaunchArgs) -> Result<(), String> {
         need_patient_banner: Some(a.need_patient_banner),
         smart_style_url: None,
     };
-    let value = launch::create(&mut conn, &new, "bedside-cli").map_err(|e| e.to_string())?;
+    let value = launch::create(&mut conn, &new, "bedside-cli", crate::fhir::service::exists)?;
     println!("launch context stored; valid for {} seconds. Launch value:", launch::LAUNCH_LIFETIME_SECS);
     println!("{value}");
     Ok(())

@@ -6,15 +6,15 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::authorize::Failure;
-use super::form::{db, Form};
-use super::{secrets, token, users};
-use crate::pages::record::RecordPage;
-use crate::pages::words::Whose;
-use crate::pages::{self as pages, ConnectedApp, ManageLoginPage, ManagePage, Outcome};
+use super::record::RecordPage;
+use super::words::Whose;
+use super::{self as pages, ConnectedApp, ManageLoginPage, ManagePage, Outcome};
+use crate::app::AppState;
 use crate::smart::access::AccessContext;
+use crate::smart::endpoints::form::{db, Form};
+use crate::smart::{secrets, users};
 use crate::store::auth::{self as rows, SessionRow};
 use crate::store::{AnyConnection, StoreError};
-use crate::AppState;
 use serde_json::{json, Value};
 
 const SESSION_SECS: i64 = 3600;
@@ -24,14 +24,10 @@ fn internal(e: impl std::fmt::Display) -> HttpResponse {
     pages::error_page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "The server could not show this page.")
 }
 
-fn now() -> i64 {
-    token::now_secs() as i64
-}
-
 /// The plain-words lines of a granted scope string.
 fn lines(scope: &str, patient_user: bool) -> Vec<String> {
     let whose = if patient_user { Whose::Yours } else { Whose::ThePatients };
-    crate::pages::words::grant_lines(scope, whose)
+    super::words::grant_lines(scope, whose)
 }
 
 fn list_page(
@@ -48,7 +44,7 @@ fn list_page(
     let mut scopes: Vec<Vec<String>> = Vec::new();
     let mut first: Vec<i64> = Vec::new();
     let mut last: Vec<i64> = Vec::new();
-    for g in rows::user_grants(c, username, now())? {
+    for g in rows::user_grants(c, username, crate::clock::now_secs())? {
         let i = match apps.iter().position(|a| a.client == g.client_id) {
             Some(i) => i,
             None => {
@@ -78,10 +74,10 @@ fn list_page(
     }
     for (i, app) in apps.iter_mut().enumerate() {
         app.lines = lines(&scopes[i].join(" "), patient_user);
-        app.since = super::token::day_of(first[i]);
-        app.until = pages::until_words(last[i], now());
+        app.since = crate::clock::day_of(first[i]);
+        app.until = pages::until_words(last[i], crate::clock::now_secs());
     }
-    let others = super::activity::fill(c, &state.settings.base_url, username, &mut apps)?;
+    let others = super::history::fill(c, &state.settings.base_url, username, &mut apps)?;
     let action = format!("{}/auth/manage/revoke", state.settings.base_url);
     let record_url = format!("{}/auth/manage/record", state.settings.base_url);
     let page = ManagePage {
@@ -102,7 +98,7 @@ pub async fn manage(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
     let st = state.clone();
     let result = db(&state, move |c| -> Result<(Outcome, Option<String>), Failure> {
         if let Some(cookie) = cookie {
-            if let Some(s) = rows::find_session(c, &secrets::hash_token(&cookie), now())? {
+            if let Some(s) = rows::find_session(c, &secrets::hash_token(&cookie), crate::clock::now_secs())? {
                 if let Some(u) = s.username.clone() {
                     return Ok((list_page(c, &st, &s, &u)?, None));
                 }
@@ -113,9 +109,9 @@ pub async fn manage(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
             session_hash: secrets::hash_token(&value),
             csrf: secrets::random_token(),
             username: None,
-            expires_at: now() + SESSION_SECS,
+            expires_at: crate::clock::now_secs() + SESSION_SECS,
         };
-        rows::insert_session(c, &row, now())?;
+        rows::insert_session(c, &row, crate::clock::now_secs())?;
         let action = format!("{}/auth/manage/login", st.settings.base_url);
         Ok((
             pages::page(StatusCode::OK, &ManageLoginPage { action: &action, csrf: &row.csrf, error: None }),
@@ -140,7 +136,9 @@ pub async fn manage(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
 /// The session of a form post: cookie and CSRF token must both match.
 fn session_of(c: &mut AnyConnection, cookie: Option<&str>, form: &Form) -> Result<Option<SessionRow>, StoreError> {
     let Some(cookie) = cookie else { return Ok(None) };
-    let Some(s) = rows::find_session(c, &secrets::hash_token(cookie), now())? else { return Ok(None) };
+    let Some(s) = rows::find_session(c, &secrets::hash_token(cookie), crate::clock::now_secs())? else {
+        return Ok(None);
+    };
     let csrf_ok = form.first("csrf").map(|t| secrets::same(t, &s.csrf)).unwrap_or(false);
     Ok(csrf_ok.then_some(s))
 }
@@ -218,7 +216,7 @@ pub async fn manage_record(req: HttpRequest, state: web::Data<AppState>) -> Http
     let result = db(&state, move |c| -> Result<Result<Download, Outcome>, Failure> {
         let manage = format!("{}/auth/manage", st.settings.base_url);
         let session = match cookie {
-            Some(v) => rows::find_session(c, &secrets::hash_token(&v), now())?,
+            Some(v) => rows::find_session(c, &secrets::hash_token(&v), crate::clock::now_secs())?,
             None => None,
         };
         let Some(username) = session.and_then(|s| s.username) else { return Ok(Err(Outcome::Redirect(manage))) };
@@ -234,7 +232,7 @@ pub async fn manage_record(req: HttpRequest, state: web::Data<AppState>) -> Http
             crate::fhir::record::patient_access(&username, &patient).map_err(|e| Failure::Internal(e.to_string()))?;
         let values = crate::fhir::record::whole_record(c, &access, &patient, &st.settings)
             .map_err(|e| Failure::Internal(e.to_string()))?;
-        let generated = crate::fhir::instant::now().text;
+        let generated = crate::clock::now().text;
         let base = st.settings.fhir_base();
         let outcome = if as_json {
             let entry: Vec<Value> = values
@@ -252,14 +250,14 @@ pub async fn manage_record(req: HttpRequest, state: web::Data<AppState>) -> Http
                 json!({"resourceType": "Bundle", "type": "collection", "timestamp": generated, "entry": entry});
             Outcome::Page(StatusCode::OK, bundle.to_string())
         } else {
-            let name = values.first().map(crate::pages::record::describe).unwrap_or_default();
+            let name = values.first().map(super::record::describe).unwrap_or_default();
             let json_url = format!("{}/auth/manage/record?format=json", st.settings.base_url);
             let page = RecordPage {
                 name: &name,
                 generated: generated.get(..16).unwrap_or(&generated),
                 source: &base,
                 total: values.len(),
-                sections: crate::pages::record::sections(&values),
+                sections: super::record::sections(&values),
                 json_url: &json_url,
                 back_url: &manage,
             };
@@ -279,8 +277,8 @@ pub async fn manage_record(req: HttpRequest, state: web::Data<AppState>) -> Http
     state
         .audit()
         .record(crate::audit::Record {
-            recorded: crate::fhir::instant::now().millis,
-            caller: crate::audit::capture::caller_of(&access),
+            recorded: crate::clock::now_millis(),
+            caller: access.caller(),
             interaction: crate::audit::Interaction::Operation,
             res_type: Some("Patient".into()),
             method: "GET".into(),
@@ -291,7 +289,7 @@ pub async fn manage_record(req: HttpRequest, state: web::Data<AppState>) -> Http
         .await;
     match outcome {
         Outcome::Page(status, body) if as_json => {
-            let day = crate::fhir::instant::now().text.get(..10).unwrap_or_default().to_string();
+            let day = crate::clock::now().text.get(..10).unwrap_or_default().to_string();
             HttpResponse::build(status)
                 .insert_header((actix_web::http::header::CONTENT_TYPE, "application/fhir+json"))
                 .insert_header((

@@ -8,15 +8,15 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::authorize::{redirect_to, Failure};
-use super::form::{db, Form};
-use super::grant::{grant_end, AccessTerm, GrantContext};
-use super::scopes::{parse_resource_scope, Context};
-use super::{secrets, token, users};
-use crate::pages::words::{describe, describe_other, Whose};
-use crate::pages::{self as pages, ConsentChoice, ConsentPage, LoginPage, Outcome, PatientChoice, PickerPage};
+use super::words::{describe, describe_other, Whose};
+use super::{self as pages, ConsentChoice, ConsentPage, LoginPage, Outcome, PatientChoice, PickerPage};
+use crate::app::AppState;
+use crate::smart::endpoints::form::{db, Form};
+use crate::smart::grant::{grant_end, AccessTerm, GrantContext};
+use crate::smart::scopes::{parse_resource_scope, Context};
+use crate::smart::{secrets, users};
 use crate::store::auth::{self as rows, AuthRequestRow, CodeRow, GrantRow};
 use crate::store::{write_tx, AnyConnection};
-use crate::AppState;
 
 /// Authorization codes live one minute.
 pub const CODE_LIFETIME_SECS: i64 = 60;
@@ -34,7 +34,7 @@ fn load(c: &mut AnyConnection, form: &Form, session: Option<&str>) -> Result<(Au
     let row = rows::find_request(c, &secrets::hash_token(&request_id))?.ok_or_else(expired_page)?;
     let session_ok = session.map(|s| secrets::same(&secrets::hash_token(s), &row.session_hash)).unwrap_or(false);
     let csrf_ok = form.first("csrf").map(|t| secrets::same(t, &row.csrf)).unwrap_or(false);
-    if !session_ok || !csrf_ok || row.expires_at <= token::now_secs() as i64 {
+    if !session_ok || !csrf_ok || row.expires_at <= crate::clock::now_secs() {
         return Err(expired_page());
     }
     Ok((row, request_id))
@@ -63,7 +63,7 @@ fn needs_patient(row: &AuthRequestRow) -> bool {
 
 /// "Ada Lovelace (born 1815-12-10)" from a stored Patient.
 fn patient_label(content: &[u8], id: &str) -> String {
-    let mut label = users::display_name(content).unwrap_or_else(|| format!("Patient {id}"));
+    let mut label = crate::fhir::record::display_name(content).unwrap_or_else(|| format!("Patient {id}"));
     let birth = serde_json::from_slice::<serde_json::Value>(content)
         .ok()
         .and_then(|v| v.get("birthDate")?.as_str().map(str::to_string));
@@ -110,7 +110,7 @@ fn next_page(
                 };
                 if r.resource_type == "*" && r.context != Context::System {
                     // Split "everything" into kinds of data the patient can untick one by one.
-                    for (value, sentence) in crate::pages::words::wildcard_choices(s, &r, whose) {
+                    for (value, sentence) in super::words::wildcard_choices(s, &r, whose) {
                         choices.push(ConsentChoice { scope: value, sentence });
                     }
                 } else {
@@ -135,7 +135,7 @@ fn next_page(
     let term = rows::find_client(c, &row.client_id)?
         .map(|client| AccessTerm::from_stored(&client.access_term))
         .unwrap_or(AccessTerm::OneTime);
-    let now = token::now_secs() as i64;
+    let now = crate::clock::now_secs();
     let until = pages::until_words(grant_end(&row.scope, term, now, &state.settings, CODE_LIFETIME_SECS), now);
     let action = format!("{}/auth/consent", state.settings.base_url);
     let page = ConsentPage {
@@ -249,7 +249,7 @@ pub async fn consent(req: HttpRequest, state: web::Data<AppState>, payload: web:
         for s in row.scope.split_whitespace() {
             match parse_resource_scope(s) {
                 Ok(Some(r)) if r.resource_type == "*" && r.context != Context::System => {
-                    granted_owned.extend(crate::pages::words::wildcard_granted(s, &ticked));
+                    granted_owned.extend(super::words::wildcard_granted(s, &ticked));
                 }
                 Ok(Some(_)) => {
                     if ticked.contains(&s) {
@@ -276,7 +276,7 @@ pub async fn consent(req: HttpRequest, state: web::Data<AppState>, payload: web:
             intent: launch_ctx.as_ref().and_then(|l| l.intent.clone()),
         };
         let with_encounter = granted.iter().any(|s| *s == "launch" || *s == "launch/encounter");
-        let now = token::now_secs() as i64;
+        let now = crate::clock::now_secs();
         let term = rows::find_client(c, &row.client_id)?
             .map(|client| AccessTerm::from_stored(&client.access_term))
             .unwrap_or(AccessTerm::OneTime);
