@@ -266,7 +266,7 @@ pub fn client(cmd: ClientCommand) -> Result<(), CliError> {
             let mut conn = open(&db)?.conn()?;
             let row = rows::find_client(&mut conn, &client_id)?.ok_or_else(|| no_client(&client_id))?;
             let live = rows::live_grants_of_client(&mut conn, &client_id, crate::clock::now_secs())?;
-            let mut v = clients::describe(&clients::Registered { row, client_secret: None });
+            let mut v = clients::describe(&clients::Registered { row, client_secret: None })?;
             v["bedside_live_grants"] = serde_json::json!(live);
             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
             return Ok(());
@@ -324,7 +324,7 @@ pub fn client(cmd: ClientCommand) -> Result<(), CliError> {
             term: a.term,
         },
     )?;
-    println!("{}", serde_json::to_string_pretty(&clients::describe(&reg)).unwrap_or_default());
+    println!("{}", serde_json::to_string_pretty(&clients::describe(&reg)?).unwrap_or_default());
     Ok(())
 }
 

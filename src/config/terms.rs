@@ -45,12 +45,15 @@ impl AccessTerm {
         }
     }
 
-    /// The stored value; a value this version does not know is read as the shorter term.
-    pub fn from_stored(s: &str) -> AccessTerm {
-        if s == "ongoing" {
-            AccessTerm::Ongoing
-        } else {
-            AccessTerm::OneTime
+    /// The stored value (`oauth_clients.access_term`); any other value is a corrupt row, never
+    /// silently read as a default.
+    pub fn from_stored(s: &str) -> Result<AccessTerm, crate::store::StoreError> {
+        match s {
+            "ongoing" => Ok(AccessTerm::Ongoing),
+            "one-time" => Ok(AccessTerm::OneTime),
+            other => {
+                Err(crate::store::StoreError::Corrupt(format!("unknown access term {other:?} stored for a client")))
+            }
         }
     }
 

@@ -231,21 +231,24 @@ impl From<Refused> for RegistrationError {
     }
 }
 
-/// The registered redirect URIs of a client.
-pub fn redirect_uris(row: &ClientRow) -> Vec<String> {
-    serde_json::from_str(&row.redirect_uris).unwrap_or_default()
+/// The registered redirect URIs of a client (a stored value that is not a JSON list of strings is a
+/// corrupt row, never read as "no redirect URIs").
+pub fn redirect_uris(row: &ClientRow) -> Result<Vec<String>, StoreError> {
+    serde_json::from_str(&row.redirect_uris)
+        .map_err(|e| StoreError::Corrupt(format!("redirect URIs of client {:?}: {e}", row.client_id)))
 }
 
 /// The JSON the CLI prints and DCR answers (the secret appears only here, once).
-pub fn describe(reg: &Registered) -> Value {
+pub fn describe(reg: &Registered) -> Result<Value, StoreError> {
     let r = &reg.row;
+    let uris = redirect_uris(r)?;
     let method = match (r.client_type.as_str(), reg.client_secret.is_some()) {
         (PUBLIC, _) => "none",
         (SECRET, _) => "client_secret_basic",
         _ => "private_key_jwt",
     };
     let grants: Vec<&str> = match r.client_type.as_str() {
-        JWKS if redirect_uris(r).is_empty() => vec!["client_credentials"],
+        JWKS if uris.is_empty() => vec!["client_credentials"],
         JWKS => vec!["authorization_code", "refresh_token", "client_credentials"],
         _ => vec!["authorization_code", "refresh_token"],
     };
@@ -253,7 +256,7 @@ pub fn describe(reg: &Registered) -> Value {
         "client_id": r.client_id,
         "client_id_issued_at": r.created_at,
         "client_name": r.name,
-        "redirect_uris": redirect_uris(r),
+        "redirect_uris": uris,
         "token_endpoint_auth_method": method,
         "grant_types": grants,
         "response_types": ["code"],
@@ -272,7 +275,7 @@ pub fn describe(reg: &Registered) -> Value {
     if let Some(j) = r.jwks.as_deref().and_then(|j| serde_json::from_str::<Value>(j).ok()) {
         v["jwks"] = j;
     }
-    v
+    Ok(v)
 }
 
 /// Reads RFC 7591 client metadata.

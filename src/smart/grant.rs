@@ -80,7 +80,9 @@ pub fn check_filter(scope: &str) -> Result<(), String> {
 /// was not registered for are left out.
 pub fn grantable_for_user(requested: &str, client: &ClientRow) -> Result<Vec<String>, String> {
     Scopes::parse(requested)?;
-    let one_time = AccessTerm::from_stored(&client.access_term) == AccessTerm::OneTime;
+    // Anything but a valid `ongoing` is treated as one-time here (no refresh token); a corrupt value
+    // stops the flow where the grant's end is computed (`AccessTerm::from_stored`).
+    let one_time = !matches!(AccessTerm::from_stored(&client.access_term), Ok(AccessTerm::Ongoing));
     let mut out: Vec<String> = Vec::new();
     for s in requested.split_whitespace() {
         check_filter(s)?;
@@ -169,8 +171,9 @@ mod tests {
         let jan31 = 1_769_860_800;
         assert_eq!(AccessTerm::Ongoing.end(jan31, &terms), 1_803_816_000);
         assert_eq!(AccessTerm::OneTime.end(jan31, &terms), jan31 + 10 * 3600);
-        assert_eq!(AccessTerm::from_stored("ongoing"), AccessTerm::Ongoing);
-        assert_eq!(AccessTerm::from_stored("nonsense"), AccessTerm::OneTime);
+        assert_eq!(AccessTerm::from_stored("ongoing").ok(), Some(AccessTerm::Ongoing));
+        assert_eq!(AccessTerm::from_stored("one-time").ok(), Some(AccessTerm::OneTime));
+        assert!(matches!(AccessTerm::from_stored("nonsense"), Err(crate::store::StoreError::Corrupt(_))));
         let settings = crate::config::Settings::for_base("http://x");
         let now = jan31;
         assert_eq!(grant_end("patient/*.rs offline_access", AccessTerm::Ongoing, now, &settings, 60), 1_803_816_000);

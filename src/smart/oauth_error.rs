@@ -23,9 +23,63 @@ use serde_json::json;
 
 use crate::store::StoreError;
 
+/// The `error` code of an OAuth error response (RFC 6749 §5.2, RFC 6750 §3.1, RFC 7591 §3.2.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    InvalidRequest,
+    InvalidClient,
+    InvalidGrant,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+    InvalidScope,
+    InvalidClientMetadata,
+    InvalidRedirectUri,
+    InvalidToken,
+    InsufficientScope,
+    NotFound,
+    ServerError,
+    /// Authorization endpoint only (sent to the redirect URI): the user or the server refused.
+    AccessDenied,
+    /// Authorization endpoint only: a `response_type` other than `code`.
+    UnsupportedResponseType,
+}
+
+impl ErrorCode {
+    /// The code as sent in the `error` member.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::InvalidClient => "invalid_client",
+            ErrorCode::InvalidGrant => "invalid_grant",
+            ErrorCode::UnauthorizedClient => "unauthorized_client",
+            ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
+            ErrorCode::InvalidScope => "invalid_scope",
+            ErrorCode::InvalidClientMetadata => "invalid_client_metadata",
+            ErrorCode::InvalidRedirectUri => "invalid_redirect_uri",
+            ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::InsufficientScope => "insufficient_scope",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::ServerError => "server_error",
+            ErrorCode::AccessDenied => "access_denied",
+            ErrorCode::UnsupportedResponseType => "unsupported_response_type",
+        }
+    }
+
+    /// The HTTP status of an error with this code.
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
+            ErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthError {
-    pub error: &'static str,
+    pub error: ErrorCode,
     pub description: String,
     /// Set when the client authenticated with HTTP Basic (RFC 6749 §5.2: answer with a challenge).
     pub basic_challenge: bool,
@@ -33,51 +87,51 @@ pub struct OAuthError {
 
 impl std::fmt::Display for OAuthError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.error, self.description)
+        write!(f, "{}: {}", self.error.as_str(), self.description)
     }
 }
 
-fn make(error: &'static str, d: impl Into<String>) -> OAuthError {
+fn make(error: ErrorCode, d: impl Into<String>) -> OAuthError {
     OAuthError { error, description: d.into(), basic_challenge: false }
 }
 
 impl OAuthError {
     pub fn invalid_request(d: impl Into<String>) -> Self {
-        make("invalid_request", d)
+        make(ErrorCode::InvalidRequest, d)
     }
     pub fn invalid_client(d: impl Into<String>) -> Self {
-        make("invalid_client", d)
+        make(ErrorCode::InvalidClient, d)
     }
     pub fn invalid_grant(d: impl Into<String>) -> Self {
-        make("invalid_grant", d)
+        make(ErrorCode::InvalidGrant, d)
     }
     pub fn unauthorized_client(d: impl Into<String>) -> Self {
-        make("unauthorized_client", d)
+        make(ErrorCode::UnauthorizedClient, d)
     }
     pub fn unsupported_grant_type(d: impl Into<String>) -> Self {
-        make("unsupported_grant_type", d)
+        make(ErrorCode::UnsupportedGrantType, d)
     }
     pub fn invalid_scope(d: impl Into<String>) -> Self {
-        make("invalid_scope", d)
+        make(ErrorCode::InvalidScope, d)
     }
     pub fn invalid_client_metadata(d: impl Into<String>) -> Self {
-        make("invalid_client_metadata", d)
+        make(ErrorCode::InvalidClientMetadata, d)
     }
     pub fn invalid_redirect_uri(d: impl Into<String>) -> Self {
-        make("invalid_redirect_uri", d)
+        make(ErrorCode::InvalidRedirectUri, d)
     }
     pub fn invalid_token(d: impl Into<String>) -> Self {
-        make("invalid_token", d)
+        make(ErrorCode::InvalidToken, d)
     }
     pub fn insufficient_scope(d: impl Into<String>) -> Self {
-        make("insufficient_scope", d)
+        make(ErrorCode::InsufficientScope, d)
     }
     pub fn not_found(d: impl Into<String>) -> Self {
-        make("not_found", d)
+        make(ErrorCode::NotFound, d)
     }
     pub fn server_error(detail: impl std::fmt::Display) -> Self {
         tracing::error!(error = %detail, "internal error in an OAuth endpoint");
-        make("server_error", "the server could not complete the request; the error has been logged")
+        make(ErrorCode::ServerError, "the server could not complete the request; the error has been logged")
     }
     pub fn with_basic_challenge(mut self, basic: bool) -> Self {
         self.basic_challenge = basic;
@@ -87,29 +141,23 @@ impl OAuthError {
 
 impl ResponseError for OAuthError {
     fn status_code(&self) -> StatusCode {
-        match self.error {
-            "invalid_client" | "invalid_token" => StatusCode::UNAUTHORIZED,
-            "insufficient_scope" => StatusCode::FORBIDDEN,
-            "not_found" => StatusCode::NOT_FOUND,
-            "server_error" => StatusCode::INTERNAL_SERVER_ERROR,
-            _ => StatusCode::BAD_REQUEST,
-        }
+        self.error.status()
     }
 
     fn error_response(&self) -> HttpResponse {
         let mut b = HttpResponse::build(self.status_code());
         b.insert_header((header::CACHE_CONTROL, "no-store")).insert_header((header::PRAGMA, "no-cache"));
         let desc = self.description.replace(['"', '\\'], "'");
-        if self.error == "invalid_token" || self.error == "insufficient_scope" {
+        if matches!(self.error, ErrorCode::InvalidToken | ErrorCode::InsufficientScope) {
             b.insert_header((
                 header::WWW_AUTHENTICATE,
-                format!("Bearer error=\"{}\", error_description=\"{desc}\"", self.error),
+                format!("Bearer error=\"{}\", error_description=\"{desc}\"", self.error.as_str()),
             ));
         } else if self.basic_challenge {
             b.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"bedside\""));
         }
         b.content_type("application/json")
-            .body(json!({"error": self.error, "error_description": self.description}).to_string())
+            .body(json!({"error": self.error.as_str(), "error_description": self.description}).to_string())
     }
 }
 

@@ -10,6 +10,7 @@ use super::{self as pages, LoginPage, Outcome};
 use crate::app::AppState;
 use crate::smart::clients::{redirect_uris, PUBLIC};
 use crate::smart::endpoints::form::{db, Form};
+use crate::smart::oauth_error::ErrorCode;
 use crate::smart::{grant, launch, secrets};
 use crate::store::auth::{self as rows, AuthRequestRow, ClientRow};
 use crate::store::StoreError;
@@ -24,7 +25,7 @@ pub enum Failure {
     /// Sent back to the app's (trusted) redirect URI.
     Redirect {
         redirect_uri: String,
-        error: &'static str,
+        error: ErrorCode,
         description: String,
         state: Option<String>,
     },
@@ -67,7 +68,7 @@ impl Failure {
         match self {
             Failure::Page(title, message) => pages::error_page(StatusCode::BAD_REQUEST, title, &message),
             Failure::Redirect { redirect_uri, error, description, state } => {
-                let mut params = vec![("error", error), ("error_description", description.as_str())];
+                let mut params = vec![("error", error.as_str()), ("error_description", description.as_str())];
                 if let Some(s) = state.as_deref() {
                     params.push(("state", s));
                 }
@@ -95,7 +96,7 @@ fn trusted_redirect(c: &mut crate::store::AnyConnection, form: &Form) -> Result<
         .ok_or_else(|| page("The app is not registered with this server (unknown client_id)."))?;
     let redirect_uri = form.one("redirect_uri").map_err(|_| page("redirect_uri is given more than once."))?;
     let redirect_uri = redirect_uri.ok_or_else(|| page("The request has no redirect_uri."))?;
-    if !redirect_uris(&client).iter().any(|r| r == redirect_uri) {
+    if !redirect_uris(&client)?.iter().any(|r| r == redirect_uri) {
         return Err(page("The redirect_uri is not one registered for this app, so the request cannot be answered."));
     }
     Ok((client, redirect_uri.to_string()))
@@ -109,57 +110,58 @@ fn check(
 ) -> Result<(ClientRow, String, String), Failure> {
     let (client, redirect_uri) = trusted_redirect(c, form)?;
     let app_state = form.first("state").filter(|s| !s.is_empty()).map(str::to_string);
-    let fail = |error: &'static str, d: &str| Failure::Redirect {
+    let fail = |error: ErrorCode, d: &str| Failure::Redirect {
         redirect_uri: redirect_uri.clone(),
         error,
         description: d.to_string(),
         state: app_state.clone(),
     };
-    let one = |name: &str| form.one(name).map_err(|e| fail("invalid_request", &e.description));
-    let st = one("state")?.ok_or_else(|| fail("invalid_request", "state is required"))?.to_string();
+    let one = |name: &str| form.one(name).map_err(|e| fail(ErrorCode::InvalidRequest, &e.description));
+    let st = one("state")?.ok_or_else(|| fail(ErrorCode::InvalidRequest, "state is required"))?.to_string();
     match one("response_type")? {
         Some("code") => {}
-        None => return Err(fail("invalid_request", "response_type is required")),
-        Some(_) => return Err(fail("unsupported_response_type", "only response_type=code is supported")),
+        None => return Err(fail(ErrorCode::InvalidRequest, "response_type is required")),
+        Some(_) => return Err(fail(ErrorCode::UnsupportedResponseType, "only response_type=code is supported")),
     }
-    let aud = one("aud")?.ok_or_else(|| fail("invalid_request", "aud (the FHIR server's base URL) is required"))?;
+    let aud =
+        one("aud")?.ok_or_else(|| fail(ErrorCode::InvalidRequest, "aud (the FHIR server's base URL) is required"))?;
     if aud.trim_end_matches('/') != state.settings.fhir_base() {
-        return Err(fail("invalid_request", "aud is not this FHIR server's base URL"));
+        return Err(fail(ErrorCode::InvalidRequest, "aud is not this FHIR server's base URL"));
     }
     let challenge = one("code_challenge")?;
     match (challenge, one("code_challenge_method")?) {
         (None, None) if client.client_type == PUBLIC => {
-            return Err(fail("invalid_request", "public clients must use PKCE (code_challenge with S256)"))
+            return Err(fail(ErrorCode::InvalidRequest, "public clients must use PKCE (code_challenge with S256)"))
         }
         (None, None) => {}
         (Some(_), Some("S256")) => {}
         (Some(_), None) | (Some(_), Some("plain")) => {
-            return Err(fail("invalid_request", "code_challenge_method must be S256 (plain is not accepted)"))
+            return Err(fail(ErrorCode::InvalidRequest, "code_challenge_method must be S256 (plain is not accepted)"))
         }
-        (None, Some(_)) => return Err(fail("invalid_request", "code_challenge_method without code_challenge")),
-        (Some(_), Some(_)) => return Err(fail("invalid_request", "code_challenge_method must be S256")),
+        (None, Some(_)) => return Err(fail(ErrorCode::InvalidRequest, "code_challenge_method without code_challenge")),
+        (Some(_), Some(_)) => return Err(fail(ErrorCode::InvalidRequest, "code_challenge_method must be S256")),
     }
     if let Some(ch) = challenge {
         if ch.len() != 43 || !ch.chars().all(|x| x.is_ascii_alphanumeric() || x == '-' || x == '_') {
-            return Err(fail("invalid_request", "code_challenge must be a base64url SHA-256 (43 characters)"));
+            return Err(fail(ErrorCode::InvalidRequest, "code_challenge must be a base64url SHA-256 (43 characters)"));
         }
     }
-    let requested = one("scope")?.ok_or_else(|| fail("invalid_scope", "scope is required"))?;
-    let scopes = grant::grantable_for_user(requested, &client).map_err(|e| fail("invalid_scope", &e))?;
+    let requested = one("scope")?.ok_or_else(|| fail(ErrorCode::InvalidScope, "scope is required"))?;
+    let scopes = grant::grantable_for_user(requested, &client).map_err(|e| fail(ErrorCode::InvalidScope, &e))?;
     if scopes.is_empty() {
-        return Err(fail("invalid_scope", "none of the requested scopes can be granted to this app"));
+        return Err(fail(ErrorCode::InvalidScope, "none of the requested scopes can be granted to this app"));
     }
     let (mut patient, mut encounter, mut launch_hash) = (None, None, None);
     match one("launch")? {
         Some(l) => {
             let ctx = launch::find(c, l)?
-                .ok_or_else(|| fail("invalid_request", "the launch value is unknown or has expired"))?;
+                .ok_or_else(|| fail(ErrorCode::InvalidRequest, "the launch value is unknown or has expired"))?;
             patient = ctx.patient;
             encounter = ctx.encounter;
             launch_hash = Some(ctx.launch_hash);
         }
         None if scopes.iter().any(|s| s == "launch") => {
-            return Err(fail("invalid_request", "the launch scope needs the launch parameter from the EHR"))
+            return Err(fail(ErrorCode::InvalidRequest, "the launch scope needs the launch parameter from the EHR"))
         }
         None => {}
     }

@@ -13,6 +13,7 @@ use super::{self as pages, ConsentChoice, ConsentPage, LoginPage, Outcome, Patie
 use crate::app::AppState;
 use crate::smart::endpoints::form::{db, Form};
 use crate::smart::grant::{grant_end, AccessTerm, GrantContext};
+use crate::smart::oauth_error::ErrorCode;
 use crate::smart::scopes::{parse_resource_scope, Context};
 use crate::smart::{secrets, users};
 use crate::store::auth::{self as rows, AuthRequestRow, CodeRow, GrantRow};
@@ -40,7 +41,7 @@ fn load(c: &mut AnyConnection, form: &Form, session: Option<&str>) -> Result<(Au
     Ok((row, request_id))
 }
 
-fn deny(row: &AuthRequestRow, error: &'static str, description: &str) -> Failure {
+fn deny(row: &AuthRequestRow, error: ErrorCode, description: &str) -> Failure {
     Failure::Redirect {
         redirect_uri: row.redirect_uri.clone(),
         error,
@@ -134,6 +135,7 @@ fn next_page(
     };
     let term = rows::find_client(c, &row.client_id)?
         .map(|client| AccessTerm::from_stored(&client.access_term))
+        .transpose()?
         .unwrap_or(AccessTerm::OneTime);
     let now = crate::clock::now_secs();
     let until = pages::until_words(grant_end(&row.scope, term, now, &state.settings, CODE_LIFETIME_SECS), now);
@@ -195,14 +197,18 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, payload: web::P
         if let Some(l) = row.launch_hash.as_deref() {
             if let Some(ctx) = rows::find_launch(c, l)? {
                 if ctx.fhir_user.as_deref().map(|u| u != user.fhir_user).unwrap_or(false) {
-                    return Err(deny(&row, "access_denied", "the signed-in user is not the user of the EHR launch"));
+                    return Err(deny(
+                        &row,
+                        ErrorCode::AccessDenied,
+                        "the signed-in user is not the user of the EHR launch",
+                    ));
                 }
             }
         }
         let mut patient = row.patient.clone();
         if let Some(p) = users::patient_of(&user.fhir_user) {
             if patient.as_deref().map(|x| x != p).unwrap_or(false) {
-                return Err(deny(&row, "access_denied", "a patient can only share their own record"));
+                return Err(deny(&row, ErrorCode::AccessDenied, "a patient can only share their own record"));
             }
             patient = Some(p.to_string());
         }
@@ -242,7 +248,7 @@ pub async fn consent(req: HttpRequest, state: web::Data<AppState>, payload: web:
         }
         if form.first("decision") != Some("allow") {
             rows::take_request(c, &row.request_hash)?;
-            return Err(deny(&row, "access_denied", "the user did not allow access"));
+            return Err(deny(&row, ErrorCode::AccessDenied, "the user did not allow access"));
         }
         let ticked = form.all("scope");
         let mut granted_owned: Vec<String> = Vec::new();
@@ -279,6 +285,7 @@ pub async fn consent(req: HttpRequest, state: web::Data<AppState>, payload: web:
         let now = crate::clock::now_secs();
         let term = rows::find_client(c, &row.client_id)?
             .map(|client| AccessTerm::from_stored(&client.access_term))
+            .transpose()?
             .unwrap_or(AccessTerm::OneTime);
         let expires_at = grant_end(&scope, term, now, &state.settings, CODE_LIFETIME_SECS);
         let code = secrets::random_token();

@@ -38,5 +38,5 @@ pub async fn register_endpoint(state: web::Data<AppState>, body: web::Bytes) -> 
     })
     .await?;
     tracing::info!(client_id = %reg.row.client_id, "client registered dynamically");
-    Ok(no_store_json(StatusCode::CREATED, &describe(&reg)))
+    Ok(no_store_json(StatusCode::CREATED, &describe(&reg)?))
 }

@@ -19,7 +19,7 @@ use crate::smart::scopes::{parse_resource_scope, Context};
 use crate::smart::{secrets, token};
 use crate::store::auth::{self as rows, GrantRow, RefreshRow};
 use crate::store::write_tx;
-use crate::store::AnyConnection;
+use crate::store::{AnyConnection, StoreError};
 use serde_json::{json, Value};
 
 pub async fn token_endpoint(
@@ -308,7 +308,9 @@ pub fn token_response(
         v["encounter"] = json!(e);
     }
     if grant.username.is_some() {
-        let ctx: grant::GrantContext = serde_json::from_str(&grant.context).unwrap_or_default();
+        let ctx: grant::GrantContext = serde_json::from_str(&grant.context).map_err(|e| {
+            OAuthError::from(StoreError::Corrupt(format!("launch context of grant {}: {e}", grant.grant_id)))
+        })?;
         v["need_patient_banner"] = json!(ctx.need_patient_banner);
         v["smart_style_url"] =
             json!(ctx.smart_style_url.unwrap_or_else(|| format!("{}/smart/style.json", settings.base_url)));

@@ -42,9 +42,15 @@ pub fn record_failure(conn: &mut AnyConnection, username: &str, now: i64) -> Sto
         .execute(conn)?;
     if n == 0 {
         // A concurrent first failure may have inserted the row: then this one is simply not counted.
-        let _ = diesel::insert_into(login_failures::table)
+        // Any other failure is the caller's to see.
+        match diesel::insert_into(login_failures::table)
             .values((login_failures::username.eq(username), values.0, values.1, values.2))
-            .execute(conn);
+            .execute(conn)
+        {
+            Ok(_)
+            | Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
     Ok(())
 }
