@@ -20,6 +20,10 @@ pub struct SigningKey {
     pub encoding: EncodingKey,
     pub decoding: DecodingKey,
     pub public_jwk: serde_json::Value,
+    /// When it stops verifying (Unix seconds); None while it is the active signer.
+    pub retire_at: Option<i64>,
+    /// Tokens it signed expire by then (Unix seconds), as known when the key set was loaded.
+    pub signed_until: i64,
 }
 
 /// The keys of this server (all nodes load the same rows).
@@ -80,6 +84,8 @@ fn generate_es256() -> StoreResult<SigningKeyRow> {
         private_pem: private_pem(pkcs8.as_ref()),
         public_jwk: jwk.to_string(),
         created_at: crate::fhir::instant::now().text,
+        retire_at: None,
+        signed_until: 0,
     })
 }
 
@@ -102,6 +108,8 @@ fn to_key(row: &SigningKeyRow) -> StoreResult<SigningKey> {
         encoding: EncodingKey::from_ec_pem(row.private_pem.as_bytes()).map_err(|_| corrupt("bad PEM"))?,
         decoding: DecodingKey::from_ec_components(x, y).map_err(|_| corrupt("bad public key"))?,
         public_jwk: jwk,
+        retire_at: row.retire_at,
+        signed_until: row.signed_until,
     })
 }
 

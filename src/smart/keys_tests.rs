@@ -22,6 +22,8 @@ fn old_rows() -> (SigningKeyRow, SigningKeyRow) {
         public_jwk: json!({"kty": "RSA", "n": OLD_RSA_N, "e": "AQAB", "kid": "old-rsa", "alg": "RS256", "use": "sig"})
             .to_string(),
         created_at: "2025-01-01T00:00:00.000Z".into(),
+        retire_at: None,
+        signed_until: 0,
     };
     let ec = SigningKeyRow {
         kid: "old-ec".into(),
@@ -30,6 +32,8 @@ fn old_rows() -> (SigningKeyRow, SigningKeyRow) {
         public_jwk: json!({"kty": "EC", "crv": "P-256", "x": OLD_EC_X, "y": OLD_EC_Y, "kid": "old-ec", "alg": "ES256", "use": "sig"})
             .to_string(),
         created_at: "2025-01-01T00:00:00.000Z".into(),
+        retire_at: None,
+        signed_until: 0,
     };
     (rsa, ec)
 }
