@@ -197,7 +197,9 @@ fn print_token(
     bedside::smart::scopes::Scopes::parse(&scope)?;
     let store = Store::open(&db.url(), 1).map_err(|e| e.to_string())?;
     let mut conn = store.conn().map_err(|e| e.to_string())?;
-    let keys = KeySet::load_or_create(&mut conn).map_err(|e| e.to_string())?;
+    // The key's lease covers this token, so a rotation keeps the key until the token has expired.
+    let until = i64::try_from(token::now_secs().saturating_add(expires_in).saturating_add(60)).unwrap_or(i64::MAX);
+    let keys = KeySet::load_for_signing(&mut conn, until).map_err(|e| e.to_string())?;
     let settings = Settings::for_base(&base_url);
     let (tok, _) = token::issue(
         &keys,

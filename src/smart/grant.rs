@@ -215,8 +215,9 @@ pub fn token_response(
     // An access token never outlives the grant it comes from.
     let left = u64::try_from(grant.expires_at - token::now_secs() as i64).unwrap_or(0);
     let lifetime = settings.token_lifetime.min(left.max(1));
+    let keys = state.keys.current();
     let (access, _) = token::issue(
-        &state.keys,
+        &keys,
         &settings.fhir_base(),
         &token::TokenRequest {
             subject: grant.username.clone().unwrap_or_else(|| grant.client_id.clone()),
@@ -254,7 +255,7 @@ pub fn token_response(
             let fhir_user_url = has(scope, "fhirUser").then(|| format!("{}/{fhir_user}", settings.fhir_base()));
             let name = if has(scope, "profile") { super::users::name_of(conn, fhir_user)? } else { None };
             let t = token::issue_id_token(
-                &state.keys,
+                &keys,
                 &settings.fhir_base(),
                 &grant.client_id,
                 user,

@@ -149,7 +149,7 @@ impl TestApp {
     }
 
     pub fn token_with(&self, req: TokenRequest) -> String {
-        token::issue(&self.state.keys, &self.fhir, &req).expect("issue token").0
+        token::issue(&self.state.keys.current(), &self.state.settings.fhir_base(), &req).expect("issue token").0
     }
 
     /// A full-access token.
