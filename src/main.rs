@@ -84,6 +84,9 @@ enum Command {
     Client(bedside::smart::cli::ClientCommand),
     /// Create an EHR launch context; prints the launch value alone on the last line.
     Launch(bedside::smart::cli::LaunchArgs),
+    /// The server's signing keys: list, rotate, prune.
+    #[command(subcommand)]
+    Keys(bedside::smart::keys_cli::KeysCommand),
     /// The access log (who read or changed which patient's data).
     #[command(subcommand)]
     Audit(bedside::audit::cli::AuditCommand),
@@ -176,6 +179,7 @@ fn main() -> ExitCode {
         Command::Client(cmd) => bedside::smart::cli::client(cmd),
         Command::Launch(args) => bedside::smart::cli::launch(args),
         Command::Audit(cmd) => bedside::audit::cli::audit(cmd),
+        Command::Keys(cmd) => bedside::smart::keys_cli::run(cmd),
         Command::Migrate { db } => Store::open(&db.url(), 1).map(|_| ()).map_err(|e| e.to_string()),
     };
     match result {

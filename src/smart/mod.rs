@@ -16,6 +16,7 @@
 //! | `manage`        | the user's "connected apps" page (revoke access)                 |
 //! | `activity`      | what each app did (the access log) on those pages                |
 //! | `access`, `scopes`, `token`, `keys` | enforcement on the FHIR side                 |
+//! | `keys`, `keys_cli` | signing keys: kept current on every node, rotation (`bedside keys`) |
 
 pub mod access;
 pub mod activity;
@@ -32,6 +33,7 @@ pub mod grant;
 pub mod introspect;
 pub mod jwks_uri;
 pub mod keys;
+pub mod keys_cli;
 pub mod launch;
 pub mod manage;
 pub mod oauth_error;
