@@ -2,7 +2,7 @@
 //! database, by all nodes). The route table that serves it is in `crate::server`.
 
 use crate::config::Settings;
-use crate::smart::keys::KeySet;
+use crate::smart::keys::NodeKeys;
 use crate::store::{Store, StoreError};
 use crate::{audit, fhir, smart, store};
 
@@ -10,7 +10,8 @@ use crate::{audit, fhir, smart, store};
 pub struct AppState {
     pub store: Store,
     pub settings: Settings,
-    pub keys: KeySet,
+    /// The signing keys, reloaded from the database so that a rotation anywhere reaches this node.
+    pub keys: NodeKeys,
     /// Access tokens already verified (signature and claims), so each is checked once, not per request.
     pub tokens: smart::token_cache::TokenCache,
     /// HMAC key for paging cursors (stored in the database so every node accepts every cursor).
@@ -35,8 +36,10 @@ impl AppState {
 impl AppState {
     /// Loads (or on first start creates) the keys and secrets kept in the database.
     pub fn new(store: Store, settings: Settings) -> Result<AppState, StoreError> {
+        // The longest-lived tokens this node signs: access tokens and id_tokens.
+        let horizon = settings.token_lifetime.max(smart::token::ID_TOKEN_LIFETIME);
+        let keys = NodeKeys::start(store.clone(), horizon)?;
         let mut conn = store.conn()?;
-        let keys = KeySet::load_or_create(&mut conn)?;
         let cursor_secret = match store::meta::get(&mut conn, "cursor-secret")? {
             Some(s) => s.into_bytes(),
             None => {

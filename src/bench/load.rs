@@ -576,7 +576,8 @@ pub fn run(args: &LoadArgs) -> Result<Report, String> {
     let fhir = format!("{}/fhir", server.base);
     let (ours, patient_token, system_token, write_token) = {
         let mut c = store.conn().map_err(|e| e.to_string())?;
-        let keys = KeySet::load_or_create(&mut c).map_err(|e| e.to_string())?;
+        let keys =
+            KeySet::load_for_signing(&mut c, crate::clock::now_secs() + 3600 * 6 + 60).map_err(|e| e.to_string())?;
         let http = Http::new()?;
         let system = token::issue(
             &keys,

@@ -17,7 +17,10 @@ pub fn print_token(
     crate::smart::scopes::Scopes::parse(&scope)?;
     let store = Store::open(&db.url(), 1)?;
     let mut conn = store.conn()?;
-    let keys = KeySet::load_or_create(&mut conn)?;
+    // The key's lease covers this token, so a rotation keeps the key until the token has expired.
+    let until =
+        crate::clock::now_secs().saturating_add(i64::try_from(expires_in).unwrap_or(i64::MAX)).saturating_add(60);
+    let keys = KeySet::load_for_signing(&mut conn, until)?;
     let settings = Settings::for_base(&base_url);
     let (tok, _) = token::issue(
         &keys,

@@ -1,11 +1,12 @@
 //! The `bedside` command line (clap): `serve`, `import`, `token`, `reindex`, `migrate`,
-//! `search-params`, `compartments`, `bench`, `user`, `client`, `launch`, `audit`. Each command's
+//! `search-params`, `compartments`, `bench`, `user`, `client`, `launch`, `keys`, `audit`. Each command's
 //! work is in a submodule; errors are one [`CliError`] that `main` prints as one line.
 
 pub mod apps;
 pub mod audit;
 pub mod bench;
 pub mod data;
+pub mod keys;
 pub mod serve;
 
 use clap::{Parser, Subcommand};
@@ -116,6 +117,9 @@ pub enum Command {
     Client(apps::ClientCommand),
     /// Create an EHR launch context; prints the launch value alone on the last line.
     Launch(apps::LaunchArgs),
+    /// The server's signing keys: list, rotate, prune.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
     /// The access log (who read or changed which patient's data).
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -150,6 +154,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::User(cmd) => apps::user(cmd),
         Command::Client(cmd) => apps::client(cmd),
         Command::Launch(args) => apps::launch(args),
+        Command::Keys(cmd) => keys::run(cmd),
         Command::Audit(cmd) => audit::audit(cmd),
         Command::Migrate { db } => data::migrate(db),
     }

@@ -27,6 +27,8 @@ pub fn generate_rs256() -> StoreResult<SigningKeyRow> {
         private_pem: super::keys::private_pem(pkcs8.as_ref()),
         public_jwk: jwk.to_string(),
         created_at: crate::clock::now().text,
+        retire_at: None,
+        signed_until: 0,
     })
 }
 
@@ -43,5 +45,7 @@ pub fn to_key(row: &SigningKeyRow) -> StoreResult<SigningKey> {
         encoding: EncodingKey::from_rsa_pem(row.private_pem.as_bytes()).map_err(|_| corrupt("bad PEM"))?,
         decoding: DecodingKey::from_rsa_components(n, e).map_err(|_| corrupt("bad public key"))?,
         public_jwk: jwk,
+        retire_at: row.retire_at,
+        signed_until: row.signed_until,
     })
 }

@@ -3,11 +3,14 @@
 use jsonwebtoken::{decode, decode_header, encode, Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use super::keys::KeySet;
+use super::keys::{KeySet, NodeKeys, LEEWAY_SECS};
 
 /// The `token_use` of access tokens. Tokens minted for other jobs (id_token, launch, cursors) carry
 /// another value and are refused as access tokens.
 pub const ACCESS: &str = "access";
+
+/// Lifetime of id_tokens, in seconds.
+pub const ID_TOKEN_LIFETIME: u64 = 3600;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct AccessClaims {
@@ -32,10 +35,6 @@ pub struct AccessClaims {
     pub grant: Option<String>,
 }
 
-pub fn now_secs() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
-}
-
 /// The UTC day of a Unix time ("2026-11-29"), as the operator commands and pages show it.
 pub fn day_of(secs: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(secs).map(|t| t.date().to_string()).unwrap_or_default()
@@ -56,7 +55,7 @@ pub struct TokenRequest {
 
 /// Signs an access token for the FHIR base `fhir_base` (its issuer and audience).
 pub fn issue(keys: &KeySet, fhir_base: &str, req: &TokenRequest) -> Result<(String, AccessClaims), String> {
-    let now = now_secs();
+    let now = crate::clock::now_secs().unsigned_abs();
     let claims = AccessClaims {
         iss: fhir_base.to_string(),
         sub: req.subject.clone(),
@@ -81,6 +80,21 @@ pub fn issue(keys: &KeySet, fhir_base: &str, req: &TokenRequest) -> Result<(Stri
 /// Verifies signature (by `kid`, ES256 only — `none` and HMAC are refused), expiry, issuer, audience
 /// and purpose. The error text is safe to show to the client.
 pub fn verify(keys: &KeySet, fhir_base: &str, token: &str) -> Result<AccessClaims, String> {
+    verify_with_kid(keys, fhir_base, token).map(|(claims, _)| claims)
+}
+
+/// [`verify`] with a node's live keys: a token signed by a key this node does not know yet (a
+/// rotation made by the CLI or another node) makes it reload its keys first (rate-limited). Returns
+/// the claims and the `kid` that verified them.
+pub fn verify_on_node(keys: &NodeKeys, fhir_base: &str, token: &str) -> Result<(AccessClaims, String), String> {
+    let set = match decode_header(token).ok().and_then(|h| h.kid) {
+        Some(kid) => keys.for_kid(&kid),
+        None => keys.current(),
+    };
+    verify_with_kid(&set, fhir_base, token)
+}
+
+fn verify_with_kid(keys: &KeySet, fhir_base: &str, token: &str) -> Result<(AccessClaims, String), String> {
     let header = decode_header(token).map_err(|_| "the access token is not a well-formed JWT".to_string())?;
     if header.alg != Algorithm::ES256 {
         return Err(format!("the access token is signed with {:?}; only ES256 is accepted", header.alg));
@@ -90,7 +104,7 @@ pub fn verify(keys: &KeySet, fhir_base: &str, token: &str) -> Result<AccessClaim
     let mut validation = Validation::new(Algorithm::ES256);
     validation.set_audience(&[fhir_base]);
     validation.set_issuer(&[fhir_base]);
-    validation.leeway = 30;
+    validation.leeway = LEEWAY_SECS;
     validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     let data = decode::<AccessClaims>(token, &key.decoding, &validation).map_err(|e| match e.kind() {
         jsonwebtoken::errors::ErrorKind::ExpiredSignature => "the access token has expired".to_string(),
@@ -101,7 +115,7 @@ pub fn verify(keys: &KeySet, fhir_base: &str, token: &str) -> Result<AccessClaim
     if data.claims.token_use != ACCESS {
         return Err("the token is not an access token".into());
     }
-    Ok(data.claims)
+    Ok((data.claims, kid))
 }
 
 /// The `token_use` of id_tokens is absent (OIDC defines the claims); they are signed with the RS256
@@ -131,12 +145,12 @@ pub fn issue_id_token(
     nonce: Option<String>,
     name: Option<String>,
 ) -> Result<String, String> {
-    let now = now_secs();
+    let now = crate::clock::now_secs().unsigned_abs();
     let claims = IdClaims {
         iss: issuer.to_string(),
         sub: sub.to_string(),
         aud: client_id.to_string(),
-        exp: now + 3600,
+        exp: now + ID_TOKEN_LIFETIME,
         iat: now,
         nonce,
         fhir_user,

@@ -6,7 +6,9 @@
 //! `exp` (without the leeway
 //! the full verification allows; a token in its leeway is verified again). Only successes are kept.
 //! Revocation is not cached: the extractor still checks the token's grant on every request
-//! ([`super::access::check_grant`]).
+//! ([`super::access::check_grant`]). Nor is the key: an entry remembers the `kid` that verified it
+//! and is used only while the caller's current keys still accept that key, so a key that reaches
+//! its retire time (or is retired at once after a compromise) ends its cached tokens too.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -22,7 +24,12 @@ pub const CAPACITY: usize = 10_000;
 /// dependency tree (and build) as it is.
 pub struct TokenCache {
     capacity: usize,
-    cache: Mutex<HashMap<[u8; 32], Arc<AccessClaims>>>,
+    cache: Mutex<HashMap<[u8; 32], Arc<Entry>>>,
+}
+
+struct Entry {
+    claims: AccessClaims,
+    kid: String,
 }
 
 fn key(token: &str) -> [u8; 32] {
@@ -34,34 +41,39 @@ impl TokenCache {
         TokenCache { capacity: capacity.max(1), cache: Mutex::new(HashMap::new()) }
     }
 
-    /// The claims of `token` if it was verified before and has not expired at `now` (seconds).
-    pub fn get(&self, token: &str, now: u64) -> Option<AccessClaims> {
+    /// The claims of `token` if it was verified before, has not expired at `now` (seconds), and the
+    /// key that verified it is still accepted (`key_live(kid)`).
+    pub fn get(&self, token: &str, now: u64, key_live: impl FnOnce(&str) -> bool) -> Option<AccessClaims> {
         let k = key(token);
         let mut cache = self.cache.lock().ok()?;
-        let claims = cache.get(&k)?.clone();
-        if now < claims.exp {
+        let entry = cache.get(&k)?.clone();
+        if now < entry.claims.exp {
             drop(cache);
-            Some(AccessClaims::clone(&claims))
+            if key_live(&entry.kid) {
+                return Some(entry.claims.clone());
+            }
+            self.cache.lock().ok()?.remove(&k);
+            None
         } else {
             cache.remove(&k);
             None
         }
     }
 
-    /// Remembers a token that was just verified at `now`.
-    pub fn insert(&self, token: &str, claims: &AccessClaims, now: u64) {
+    /// Remembers a token that was just verified at `now` with the key `kid`.
+    pub fn insert(&self, token: &str, claims: &AccessClaims, kid: &str, now: u64) {
         let k = key(token);
         let Ok(mut cache) = self.cache.lock() else { return };
         if cache.len() >= self.capacity && !cache.contains_key(&k) {
-            cache.retain(|_, c| now < c.exp);
+            cache.retain(|_, e| now < e.claims.exp);
             if cache.len() >= self.capacity {
                 // Still full of live tokens: drop the one that expires first.
-                if let Some(first) = cache.iter().min_by_key(|(_, c)| c.exp).map(|(k, _)| *k) {
+                if let Some(first) = cache.iter().min_by_key(|(_, e)| e.claims.exp).map(|(k, _)| *k) {
                     cache.remove(&first);
                 }
             }
         }
-        cache.insert(k, Arc::new(claims.clone()));
+        cache.insert(k, Arc::new(Entry { claims: claims.clone(), kid: kid.to_string() }));
     }
 
     pub fn len(&self) -> usize {
@@ -82,6 +94,10 @@ impl Default for TokenCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn live(_kid: &str) -> bool {
+        true
+    }
 
     fn claims(exp: u64) -> AccessClaims {
         AccessClaims {
@@ -104,12 +120,22 @@ mod tests {
     #[test]
     fn a_verified_token_is_remembered_until_it_expires() {
         let cache = TokenCache::new(10);
-        cache.insert("tok", &claims(100), 0);
-        assert_eq!(cache.get("tok", 99), Some(claims(100)));
-        assert_eq!(cache.get("other", 99), None);
+        cache.insert("tok", &claims(100), "k1", 0);
+        assert_eq!(cache.get("tok", 99, live), Some(claims(100)));
+        assert_eq!(cache.get("other", 99, live), None);
         // Never at or past exp, and an expired entry is dropped.
-        assert_eq!(cache.get("tok", 100), None);
-        assert_eq!(cache.get("tok", 50), None);
+        assert_eq!(cache.get("tok", 100, live), None);
+        assert_eq!(cache.get("tok", 50, live), None);
+        assert!(cache.is_empty());
+    }
+
+    #[test]
+    fn a_token_whose_key_is_no_longer_accepted_is_forgotten() {
+        let cache = TokenCache::new(10);
+        cache.insert("tok", &claims(100), "old-key", 0);
+        assert_eq!(cache.get("tok", 10, |kid| kid == "old-key"), Some(claims(100)));
+        // The key was retired (or reached its retire time): not honoured, and dropped.
+        assert_eq!(cache.get("tok", 11, |_| false), None);
         assert!(cache.is_empty());
     }
 
@@ -117,18 +143,18 @@ mod tests {
     fn it_stays_within_its_bound() {
         let cache = TokenCache::new(50);
         for i in 0..1000 {
-            cache.insert(&format!("token-{i}"), &claims(10_000 + i), 0);
+            cache.insert(&format!("token-{i}"), &claims(10_000 + i), "k1", 0);
         }
         assert_eq!(cache.len(), 50);
         // The newest stay; the ones expiring first went.
-        assert!(cache.get("token-999", 0).is_some());
-        assert!(cache.get("token-0", 0).is_none());
+        assert!(cache.get("token-999", 0, live).is_some());
+        assert!(cache.get("token-0", 0, live).is_none());
         // Expired entries make room before live ones are dropped.
         let cache = TokenCache::new(2);
-        cache.insert("old", &claims(5), 0);
-        cache.insert("live", &claims(100), 0);
-        cache.insert("new", &claims(100), 10);
-        assert!(cache.get("live", 10).is_some());
-        assert!(cache.get("new", 10).is_some());
+        cache.insert("old", &claims(5), "k1", 0);
+        cache.insert("live", &claims(100), "k1", 0);
+        cache.insert("new", &claims(100), "k1", 10);
+        assert!(cache.get("live", 10, live).is_some());
+        assert!(cache.get("new", 10, live).is_some());
     }
 }

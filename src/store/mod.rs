@@ -151,6 +151,11 @@ impl Store {
         self.pool.get().map_err(|e| StoreError::Pool(e.to_string()))
     }
 
+    /// A connection, waiting at most `wait` for one (for callers on a request's thread).
+    pub fn conn_within(&self, wait: std::time::Duration) -> StoreResult<Conn> {
+        self.pool.get_timeout(wait).map_err(|e| StoreError::Pool(e.to_string()))
+    }
+
     fn migrate(&self) -> StoreResult<()> {
         let mut conn = self.conn()?;
         let result = match &mut *conn {

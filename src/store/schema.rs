@@ -46,6 +46,8 @@ diesel::table! {
         private_pem -> Text,
         public_jwk -> Text,
         created_at -> Text,
+        retire_at -> Nullable<BigInt>,
+        signed_until -> BigInt,
     }
 }
 

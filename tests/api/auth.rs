@@ -39,7 +39,8 @@ fn tampered_token_is_401() {
 fn expired_but_validly_signed_token_is_401() {
     let app = TestApp::new();
     // Sign a token whose exp is in the past with the server's own key.
-    let key = &app.state.keys.es256;
+    let keys = app.state.keys.current();
+    let key = &keys.es256;
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
     header.kid = Some(key.kid.clone());
     let claims = json!({"iss": app.fhir, "aud": app.fhir, "sub": "s", "exp": 1_000_000_000u64, "iat": 999_999_000u64,
@@ -54,16 +55,17 @@ fn alg_none_and_hs256_are_refused() {
     let app = TestApp::new();
     let claims = json!({"iss": app.fhir, "aud": app.fhir, "sub": "s", "exp": 9_999_999_999u64, "iat": 1u64,
         "jti": "x", "token_use": "access", "client_id": "c", "scope": "system/*.*"});
+    let keys = app.state.keys.current();
     let none = format!(
         "{}.{}.",
-        URL_SAFE_NO_PAD.encode(json!({"alg": "none", "typ": "JWT", "kid": app.state.keys.es256.kid}).to_string()),
+        URL_SAFE_NO_PAD.encode(json!({"alg": "none", "typ": "JWT", "kid": keys.es256.kid}).to_string()),
         URL_SAFE_NO_PAD.encode(claims.to_string())
     );
     app.get("/Patient", &none).expect(401);
     // HS256 "signed" with the public key material: the classic key-confusion attack.
-    let public = app.state.keys.es256.public_jwk.to_string();
+    let public = keys.es256.public_jwk.to_string();
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
-    header.kid = Some(app.state.keys.es256.kid.clone());
+    header.kid = Some(keys.es256.kid.clone());
     let hs =
         jsonwebtoken::encode(&header, &claims, &jsonwebtoken::EncodingKey::from_secret(public.as_bytes())).unwrap();
     app.get("/Patient", &hs).expect(401);
@@ -73,7 +75,7 @@ fn alg_none_and_hs256_are_refused() {
 fn token_for_another_server_is_401() {
     let app = TestApp::new();
     let other = bedside::smart::token::issue(
-        &app.state.keys,
+        &app.state.keys.current(),
         "http://elsewhere.example/fhir",
         &TokenRequest {
             subject: "s".into(),
@@ -144,7 +146,7 @@ fn jwks_publishes_the_verification_key() {
     let app = TestApp::new();
     let r = app.send(app.req("GET", &format!("{}/.well-known/jwks.json", app.base), None)).expect(200).json();
     assert_eq!(r["keys"][0]["kty"], "EC");
-    assert_eq!(r["keys"][0]["kid"], app.state.keys.es256.kid.as_str());
+    assert_eq!(r["keys"][0]["kid"], app.state.keys.current().es256.kid.as_str());
     assert!(r["keys"][0].get("d").is_none(), "private key must never be published");
 }
 

@@ -12,6 +12,7 @@ mod crud;
 mod examples;
 mod formats;
 mod import;
+mod keys;
 mod metadata;
 mod operator;
 mod provenance;

@@ -7,7 +7,7 @@ use std::process::{Command, Output, Stdio};
 use crate::smart_support::*;
 use crate::support::{patient, TestApp};
 
-fn bedside(app: &TestApp, args: &[&str], stdin: Option<&str>) -> Output {
+pub fn bedside(app: &TestApp, args: &[&str], stdin: Option<&str>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_bedside"));
     cmd.args(args).args(["--database-url", &app.db_url]).stdout(Stdio::piped()).stderr(Stdio::piped());
     cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
@@ -18,13 +18,13 @@ fn bedside(app: &TestApp, args: &[&str], stdin: Option<&str>) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn ok(out: &Output) -> String {
+pub fn ok(out: &Output) -> String {
     assert!(out.status.success(), "failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[track_caller]
-fn one_line_error(out: &Output, wanted: &str) {
+pub fn one_line_error(out: &Output, wanted: &str) {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();

@@ -564,7 +564,7 @@ fn tokens_are_still_checked_when_rate_limiting_verifies_them_first() {
     assert_eq!(r.status, 401, "{}", r.text());
     // A revoked grant's token is refused at once, though the limiter verified its signature.
     let mut c = app.state.store.conn().unwrap();
-    let claims = bedside::smart::token::verify(&app.state.keys, &app.fhir, &t).unwrap();
+    let claims = bedside::smart::token::verify(&app.state.keys.current(), &app.fhir, &t).unwrap();
     rows::revoke_grant(&mut c, claims.grant.as_deref().unwrap()).unwrap();
     assert_eq!(app.get("/Patient?_count=0", &t).status, 401);
 }

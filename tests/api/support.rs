@@ -88,11 +88,29 @@ impl TestApp {
         let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("warn").try_init();
         let dir = tempfile::tempdir().expect("temp dir");
         let (db_url, pg_drop) = fresh_db(&dir);
+        TestApp::serve(dir, db_url, pg_drop, None, f)
+    }
+
+    /// Another node on this app's database, as behind a load balancer: its own application state
+    /// (keys, caches) and HTTP server, with this app's public base URL, so tokens of either node are
+    /// for both. Requests made through it go to it. Default settings; drop it before this app.
+    pub fn another_node(&self) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        TestApp::serve(dir, self.db_url.clone(), None, Some(&self.base), |_| {})
+    }
+
+    fn serve(
+        dir: tempfile::TempDir,
+        db_url: String,
+        pg_drop: Option<(String, String)>,
+        public_base: Option<&str>,
+        f: impl FnOnce(&mut Settings),
+    ) -> TestApp {
         let store = Store::open(&db_url, 4).expect("open store");
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let base = format!("http://127.0.0.1:{port}");
-        let mut settings = Settings::for_base(&base);
+        let mut settings = Settings::for_base(public_base.unwrap_or(&base));
         settings.max_body_bytes = 2 * 1024 * 1024;
         settings.default_count = 20;
         settings.max_count = 200;
@@ -149,7 +167,7 @@ impl TestApp {
     }
 
     pub fn token_with(&self, req: TokenRequest) -> String {
-        token::issue(&self.state.keys, &self.fhir, &req).expect("issue token").0
+        token::issue(&self.state.keys.current(), &self.state.settings.fhir_base(), &req).expect("issue token").0
     }
 
     /// A full-access token.

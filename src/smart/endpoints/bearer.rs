@@ -48,18 +48,16 @@ pub fn verified_claims(req: &HttpRequest) -> Result<token::AccessClaims, ApiErro
     }
     let state =
         req.app_data::<web::Data<AppState>>().ok_or_else(|| ApiError::Internal("application state missing".into()))?;
-    // A token verified on an earlier request is taken from the cache (never past its `exp`); the
-    // grant behind it is still checked on every request (`check_grant`).
+    // A token verified on an earlier request is taken from the cache (never past its `exp`, nor
+    // once its key is no longer accepted); the grant behind it is still checked on every request
+    // (`check_grant`).
     let now = crate::clock::now_secs().unsigned_abs();
-    let verified = match state.tokens.get(tok, now) {
+    let verified = match state.tokens.get(tok, now, |kid| state.keys.current().by_kid(kid).is_some()) {
         Some(claims) => Ok(claims),
-        None => {
-            let v = token::verify(&state.keys, &state.settings.fhir_base(), tok);
-            if let Ok(claims) = &v {
-                state.tokens.insert(tok, claims, now);
-            }
-            v
-        }
+        None => token::verify_on_node(&state.keys, &state.settings.fhir_base(), tok).map(|(claims, kid)| {
+            state.tokens.insert(tok, &claims, &kid, now);
+            claims
+        }),
     };
     req.extensions_mut().insert(VerifiedToken(verified.clone()));
     verified.map_err(ApiError::Unauthorized)

@@ -44,7 +44,7 @@ async fn introspection_caller(req: &HttpRequest, state: &web::Data<AppState>, fo
 /// What introspection says about `tok`.
 fn describe(c: &mut crate::store::AnyConnection, state: &AppState, tok: &str) -> Result<Value, OAuthError> {
     let now = crate::clock::now_secs();
-    if let Ok(claims) = token::verify(&state.keys, &state.settings.fhir_base(), tok) {
+    if let Ok((claims, _)) = token::verify_on_node(&state.keys, &state.settings.fhir_base(), tok) {
         let live = match &claims.grant {
             Some(g) => rows::grant_is_active(c, g, now)?,
             None => true,
@@ -116,8 +116,8 @@ pub async fn revoke(
     let client_id = client.client.client_id.clone();
     let st = state.clone();
     db(&state, move |c| {
-        let found = match token::verify(&st.keys, &st.settings.fhir_base(), &tok) {
-            Ok(claims) => claims.grant.map(|g| (g, claims.client_id)),
+        let found = match token::verify_on_node(&st.keys, &st.settings.fhir_base(), &tok) {
+            Ok((claims, _)) => claims.grant.map(|g| (g, claims.client_id)),
             Err(_) => rows::find_refresh(c, &secrets::hash_token(&tok))?.map(|r| (r.grant_id, r.client_id)),
         };
         if let Some((grant, owner)) = found {

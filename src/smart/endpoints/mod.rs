@@ -21,7 +21,7 @@ pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
         .insert_header(("Cache-Control", "public, max-age=300"))
-        .body(state.keys.jwks().to_string())
+        .body(state.keys.current().jwks().to_string())
 }
 
 /// The authorization server's routes. The `/fhir/.well-known/…` documents are registered here,

@@ -246,8 +246,9 @@ pub fn token_response(
     // An access token never outlives the grant it comes from.
     let left = u64::try_from(grant.expires_at - crate::clock::now_secs()).unwrap_or(0);
     let lifetime = settings.token_lifetime.min(left.max(1));
+    let keys = state.keys.current();
     let (access, _) = token::issue(
-        &state.keys,
+        &keys,
         &settings.fhir_base(),
         &token::TokenRequest {
             subject: grant.username.clone().unwrap_or_else(|| grant.client_id.clone()),
@@ -289,7 +290,7 @@ pub fn token_response(
                 None
             };
             let t = token::issue_id_token(
-                &state.keys,
+                &keys,
                 &settings.fhir_base(),
                 &grant.client_id,
                 user,

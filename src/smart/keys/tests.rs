@@ -22,6 +22,8 @@ fn old_rows() -> (SigningKeyRow, SigningKeyRow) {
         public_jwk: json!({"kty": "RSA", "n": OLD_RSA_N, "e": "AQAB", "kid": "old-rsa", "alg": "RS256", "use": "sig"})
             .to_string(),
         created_at: "2025-01-01T00:00:00.000Z".into(),
+        retire_at: None,
+        signed_until: 0,
     };
     let ec = SigningKeyRow {
         kid: "old-ec".into(),
@@ -30,6 +32,8 @@ fn old_rows() -> (SigningKeyRow, SigningKeyRow) {
         public_jwk: json!({"kty": "EC", "crv": "P-256", "x": OLD_EC_X, "y": OLD_EC_Y, "kid": "old-ec", "alg": "ES256", "use": "sig"})
             .to_string(),
         created_at: "2025-01-01T00:00:00.000Z".into(),
+        retire_at: None,
+        signed_until: 0,
     };
     (rsa, ec)
 }
@@ -95,4 +99,131 @@ fn a_damaged_key_row_is_an_error_not_a_panic() {
     });
     assert!(signed.is_err());
     assert!(to_key(&ec).is_err());
+}
+
+fn temp_store(dir: &tempfile::TempDir) -> crate::store::Store {
+    crate::store::Store::open(&dir.path().join("k.db").to_string_lossy(), 2).unwrap()
+}
+
+fn jwks_kids(keys: &KeySet) -> Vec<String> {
+    keys.jwks()["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn a_rotated_key_keeps_verifying_until_its_last_token_has_expired() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = temp_store(&dir);
+    let mut conn = store.conn().unwrap();
+    let before = KeySet::load_or_create(&mut conn).unwrap();
+    // A signer leased the key for tokens expiring in two hours.
+    let until = crate::clock::now_secs() + 7200;
+    KeySet::load_for_signing(&mut conn, until).unwrap();
+
+    let r = rotate(&mut conn, "ES256", None).unwrap();
+    assert_eq!(r.retired.len(), 1);
+    assert_eq!(r.retired[0].kid, before.es256.kid);
+    assert_eq!(r.retired[0].retire_at, until + LEEWAY_SECS as i64);
+    let after = KeySet::load_or_create(&mut conn).unwrap();
+    assert_eq!(after.es256.kid, r.kid);
+    assert_ne!(after.es256.kid, before.es256.kid);
+    // The RS256 key was not rotated.
+    assert_eq!(after.rs256.kid, before.rs256.kid);
+    // The old key still verifies and is published, after the active ones.
+    assert_eq!(after.by_kid(&before.es256.kid).map(|k| k.kid.as_str()), Some(before.es256.kid.as_str()));
+    assert!(after.by_kid(&after.es256.kid).is_some());
+    assert_eq!(jwks_kids(&after), vec![after.es256.kid.clone(), after.rs256.kid.clone(), before.es256.kid.clone()]);
+    round_trip(after.by_kid(&before.es256.kid).unwrap());
+    // Exactly one active key per algorithm.
+    let rows = key_rows::all(&mut conn).unwrap();
+    assert_eq!(rows.iter().filter(|r| r.retire_at.is_none()).count(), 2);
+
+    // The RS256 key was leased too.
+    let r2 = rotate(&mut conn, "RS256", None).unwrap();
+    assert_eq!(r2.retired[0].retire_at, until + LEEWAY_SECS as i64);
+    // Without a lease (the new ES256 key has signed nothing), the old key stays MIN_RETIRE_SECS.
+    let now = crate::clock::now_secs();
+    let r3 = rotate(&mut conn, "ES256", None).unwrap();
+    assert_eq!(r3.retired[0].kid, r.kid);
+    let at = r3.retired[0].retire_at;
+    assert!(
+        at >= now + MIN_RETIRE_SECS + LEEWAY_SECS as i64 && at <= crate::clock::now_secs() + MIN_RETIRE_SECS + 60,
+        "{at}"
+    );
+    assert_eq!(retire_time(0, 1000), 1000 + MIN_RETIRE_SECS + LEEWAY_SECS as i64);
+    assert_eq!(retire_time(1_000_000, 1000), 1_000_000 + LEEWAY_SECS as i64);
+}
+
+#[test]
+fn a_key_past_its_retire_time_is_refused_unpublished_and_pruned() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = temp_store(&dir);
+    let mut conn = store.conn().unwrap();
+    let before = KeySet::load_or_create(&mut conn).unwrap();
+    let r = rotate(&mut conn, "ES256", Some(0)).unwrap();
+    assert!(r.retired[0].retire_at <= crate::clock::now_secs());
+    let after = KeySet::load_or_create(&mut conn).unwrap();
+    assert!(after.by_kid(&before.es256.kid).is_none());
+    assert!(after.retiring.is_empty());
+    assert!(!jwks_kids(&after).contains(&before.es256.kid));
+    // The same set loaded before the rotation also stops accepting the key once its retire time is
+    // known to have passed: the check is made at each use, not at load.
+    let mut stale = before.clone();
+    stale.es256.retire_at = Some(crate::clock::now_secs());
+    assert!(stale.by_kid(&before.es256.kid).is_none());
+    // A retired key cannot be leased again; pruning deletes it.
+    assert!(!key_rows::extend_lease(&mut conn, &before.es256.kid, crate::clock::now_secs() + 60).unwrap());
+    assert_eq!(prune(&mut conn).unwrap(), vec![before.es256.kid.clone()]);
+    assert_eq!(key_rows::all(&mut conn).unwrap().len(), 2);
+    assert!(prune(&mut conn).unwrap().is_empty());
+}
+
+#[test]
+fn nodes_starting_at_once_store_one_key_per_algorithm() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = dir.path().join("k.db").to_string_lossy().into_owned();
+    crate::store::Store::open(&url, 1).unwrap();
+    let kids: Vec<(String, String)> = std::thread::scope(|s| {
+        let nodes: Vec<_> = (0..4)
+            .map(|_| {
+                let url = url.clone();
+                s.spawn(move || {
+                    let store = crate::store::Store::open(&url, 1).unwrap();
+                    let keys = KeySet::load_or_create(&mut store.conn().unwrap()).unwrap();
+                    (keys.es256.kid, keys.rs256.kid)
+                })
+            })
+            .collect();
+        nodes.into_iter().map(|n| n.join().unwrap()).collect()
+    });
+    assert!(kids.iter().all(|k| *k == kids[0]), "{kids:?}");
+    let store = crate::store::Store::open(&url, 1).unwrap();
+    assert_eq!(key_rows::all(&mut store.conn().unwrap()).unwrap().len(), 2);
+}
+
+#[test]
+fn a_node_follows_a_rotation_made_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = temp_store(&dir);
+    let node = NodeKeys::start(store.clone(), 3600).unwrap();
+    let first = node.current();
+    // The node leased its keys for its horizon and more.
+    assert!(first.es256.signed_until >= crate::clock::now_secs() + 3600 + 3 * RELOAD_EVERY.as_secs() as i64);
+    let r = rotate(&mut store.conn().unwrap(), "ES256", None).unwrap();
+    // The rotation kept the old key until the node's lease has run out.
+    assert!(r.retired[0].retire_at > first.es256.signed_until);
+    // Until it reloads, the node signs with the old key (which its lease covers)...
+    assert_eq!(node.current().es256.kid, first.es256.kid);
+    // ...but a token with the new kid makes it reload at once.
+    assert_eq!(node.for_kid(&r.kid).es256.kid, r.kid);
+    assert_eq!(node.current().es256.kid, r.kid);
+    assert!(node.current().by_kid(&first.es256.kid).is_some());
+    // An unknown kid reloads at most every RELOAD_GAP: right after that reload, none.
+    let rows_before = key_rows::all(&mut store.conn().unwrap()).unwrap().len();
+    let again = rotate(&mut store.conn().unwrap(), "ES256", None).unwrap();
+    assert_eq!(node.for_kid("made-up").es256.kid, r.kid, "no reload within RELOAD_GAP");
+    std::thread::sleep(RELOAD_GAP);
+    assert_eq!(node.for_kid("made-up").es256.kid, again.kid);
+    assert_eq!(key_rows::all(&mut store.conn().unwrap()).unwrap().len(), rows_before + 1);
+    node.reload().unwrap();
+    assert_eq!(node.current().retiring.len(), 2);
 }
