@@ -177,5 +177,9 @@ where
         InitError = (),
     >,
 {
-    scope.configure(smart::routes).configure(fhir::routes).default_service(web::to(not_found))
+    scope
+        .configure(smart::routes)
+        .configure(fhir::routes)
+        .configure(pages::sample_app::routes)
+        .default_service(web::to(not_found))
 }

@@ -14,6 +14,8 @@ pub const PRACTITIONER_PASSWORD: &str = "demo-practitioner-password";
 pub const PRACTITIONER: &str = "Practitioner/demo-practitioner-1";
 pub const CLIENT_ID: &str = "demo-app";
 pub const REDIRECT_URI: &str = "http://localhost:9090/callback";
+/// Where `serve --demo` serves the sample patient app (`src/web/sample_app.rs`), under the base URL.
+pub const SAMPLE_APP_PATH: &str = "/apps/sample";
 /// A fixed PKCE verifier for copy-and-paste demos only (real apps make a new one per launch).
 pub const DEMO_VERIFIER: &str = "bedside-demo-verifier-0123456789-abcdefghijklmnop";
 

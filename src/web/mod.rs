@@ -3,6 +3,7 @@
 
 pub mod activity;
 pub mod record;
+pub mod sample_app;
 pub mod words;
 
 use actix_web::cookie::{Cookie, SameSite};

@@ -15,6 +15,7 @@ mod import;
 mod metadata;
 mod operator;
 mod provenance;
+mod sample_app;
 mod search;
 mod security;
 mod security_limits;
