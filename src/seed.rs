@@ -35,6 +35,7 @@ pub fn seed_demo(store: &Store, settings: &Settings) -> Result<String, String> {
     }
     let first = patients.first().cloned().unwrap_or_default();
     crate::smart::demo_logins::seed(&mut conn, &first)?;
+    crate::smart::demo_logins::allow_sample_app(&mut conn, &settings.base_url)?;
     let base = settings.fhir_base();
     let status = if seeded > 0 {
         format!("Seeded {seeded} demo resources for {} patients.", patients.len())
@@ -46,6 +47,8 @@ pub fn seed_demo(store: &Store, settings: &Settings) -> Result<String, String> {
          !!! DEMO MODE: synthetic patients, sign-ins with published passwords and a public demo app are installed. !!!\n\
          !!! Never run --demo on a server that real patients or other people can reach.                         !!!\n\
          {status}\n\
+         \n\
+         {sample}\n\
          FHIR base URL:   {base}\n\
          Demo patients:   {first} … {last}\n\
          Get a token for one patient (in another terminal, same --data-dir):\n\
@@ -54,6 +57,7 @@ pub fn seed_demo(store: &Store, settings: &Settings) -> Result<String, String> {
          \x20 curl -H \"Authorization: Bearer $TOKEN\" '{base}/CarePlan?patient={first}&status=active'\n\
          {smart}",
         last = patients.last().cloned().unwrap_or_default(),
+        sample = crate::smart::demo_logins::sample_app_summary(&settings.base_url, &base, &first),
         smart = crate::smart::demo_logins::summary(&settings.base_url, &base, &first),
     ))
 }

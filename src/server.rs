@@ -92,5 +92,6 @@ where
         .configure(crate::smart::endpoints::routes)
         .configure(crate::web::routes)
         .configure(crate::fhir::handlers::routes)
+        .configure(crate::web::sample_app::routes)
         .default_service(web::to(not_found))
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # JS conformance suite: SMART Health IT's `fhirclient` (the browser bundle) in headless Chromium against a
 # fresh Bedside server — an EHR launch and a standalone launch through Bedside's real sign-in and consent
-# pages, with PKCE.
+# pages, with PKCE — and the demo's sample app (served by Bedside at /apps/sample/) launched both ways.
 #
 #   bash conformance/js/run.sh PATH_TO_BEDSIDE_BINARY [extra `node --test` arguments]
 #
@@ -132,6 +132,7 @@ CLIENT_ID="$(node -e 'console.log(JSON.parse(process.argv[1]).client_id)' "$CLIE
 
 export CONFORMANCE_BEDSIDE_BIN="$BIN"
 export CONFORMANCE_DATA_DIR="$DATA"
+export CONFORMANCE_SERVER_LOG="$LOG"
 export CONFORMANCE_BASE_URL="$BASE"
 export CONFORMANCE_FHIR_BASE="$BASE/fhir"
 export CONFORMANCE_APP_PORT="$APP_PORT"

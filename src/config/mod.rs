@@ -298,6 +298,8 @@ pub struct Settings {
     pub limits: Limits,
     /// Bulk Data `$export`.
     pub export: ExportSettings,
+    /// `serve --demo`: the sample patient app is served at `/apps/sample/`.
+    pub demo: bool,
 }
 
 impl Settings {
@@ -375,6 +377,7 @@ impl Settings {
             audit_retention,
             limits: Limits::from_args(&args.limits)?,
             export,
+            demo: args.demo,
         })
     }
 
@@ -400,6 +403,7 @@ impl Settings {
             export: ExportSettings::defaults(
                 std::env::temp_dir().join("bedside-exports").to_string_lossy().into_owned(),
             ),
+            demo: false,
         }
     }
 

@@ -1,5 +1,6 @@
 //! The demo's sign-in users and app (seeded by `bedside serve --demo`), and the text that explains
-//! how to run a SMART launch against them.
+//! how to run a SMART launch against them: first with the sample patient app the demo serves
+//! (`src/web/sample_app.rs`), then by hand.
 
 use serde_json::json;
 
@@ -14,6 +15,8 @@ pub const PRACTITIONER_PASSWORD: &str = "demo-practitioner-password";
 pub const PRACTITIONER: &str = "Practitioner/demo-practitioner-1";
 pub const CLIENT_ID: &str = "demo-app";
 pub const REDIRECT_URI: &str = "http://localhost:9090/callback";
+/// Where `serve --demo` serves the sample patient app (`src/web/sample_app.rs`), under the base URL.
+pub const SAMPLE_APP_PATH: &str = "/apps/sample";
 /// A fixed PKCE verifier for copy-and-paste demos only (real apps make a new one per launch).
 pub const DEMO_VERIFIER: &str = "bedside-demo-verifier-0123456789-abcdefghijklmnop";
 
@@ -47,6 +50,57 @@ pub fn seed(conn: &mut AnyConnection, first_patient: &str) -> Result<(), String>
         }
     }
     Ok(())
+}
+
+/// The sample app's redirect URI on the server at `base_url`.
+pub fn sample_redirect_uri(base_url: &str) -> String {
+    format!("{base_url}{SAMPLE_APP_PATH}/index.html")
+}
+
+/// The demo app's redirect URIs: the copy-and-paste callback (nothing listens there, see [`summary`])
+/// and the sample app of the server at `base_url`.
+fn redirect_uris(base_url: &str) -> Vec<String> {
+    vec![REDIRECT_URI.to_string(), "http://127.0.0.1:9090/callback".to_string(), sample_redirect_uri(base_url)]
+}
+
+/// Makes the demo app accept the sample app of this server. The base URL changes with `--listen` and
+/// `--base-url`, so `serve --demo` calls this on every start (after [`seed`]); a redirect URI of an
+/// earlier start is replaced, so only the current server's sample app can receive codes.
+pub fn allow_sample_app(conn: &mut AnyConnection, base_url: &str) -> Result<(), String> {
+    let row = rows::find_client(conn, CLIENT_ID)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("the demo app {CLIENT_ID} is missing"))?;
+    let want = redirect_uris(base_url);
+    if serde_json::from_str::<Vec<String>>(&row.redirect_uris).ok().as_ref() != Some(&want) {
+        rows::set_client_redirect_uris(conn, CLIENT_ID, &json!(want).to_string()).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// The sample app's launch URL: standalone, or an EHR launch with `launch`. `iss` is left readable;
+/// only the characters that would end or break a query value are escaped.
+pub fn sample_launch_url(base_url: &str, fhir_base: &str, launch: Option<&str>) -> String {
+    const QUERY_VALUE: &percent_encoding::AsciiSet =
+        &percent_encoding::CONTROLS.add(b' ').add(b'"').add(b'#').add(b'%').add(b'&').add(b'+').add(b'<').add(b'>');
+    let iss = percent_encoding::utf8_percent_encode(fhir_base, QUERY_VALUE);
+    let launch = launch.map(|l| format!("&launch={l}")).unwrap_or_default();
+    format!("{base_url}{SAMPLE_APP_PATH}/launch.html?iss={iss}{launch}")
+}
+
+/// The lines `serve --demo` starts with: the sample app, standalone and as an EHR launch.
+pub fn sample_app_summary(base_url: &str, fhir_base: &str, first_patient: &str) -> String {
+    format!(
+        "Try the sample patient app: open this link in a browser, sign in as {PATIENT_USER} / {PATIENT_PASSWORD}\n\
+         and press Allow; it shows the patient's active care plan with its upcoming appointments and goals, and\n\
+         the latest vital signs and lab results:\n\
+         \x20 {standalone}\n\
+         Or open it the way an EHR does for a clinician (EHR launch): in another terminal, same --data-dir, make a\n\
+         launch context, open the printed link and sign in as {PRACTITIONER_USER} / {PRACTITIONER_PASSWORD}:\n\
+         \x20 LAUNCH=$(cargo run -q -- launch --patient {first_patient} --user {PRACTITIONER} | tail -n1)\n\
+         \x20 echo \"{ehr}\"\n",
+        standalone = sample_launch_url(base_url, fhir_base, None),
+        ehr = sample_launch_url(base_url, fhir_base, Some("$LAUNCH")),
+    )
 }
 
 /// The demo's authorize URL (standalone launch, patient login, PKCE with [`DEMO_VERIFIER`]).

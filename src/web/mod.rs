@@ -9,6 +9,7 @@ pub mod flow;
 pub mod history;
 pub mod manage;
 pub mod record;
+pub mod sample_app;
 pub mod words;
 
 /// The routes of the pages.

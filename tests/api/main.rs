@@ -16,6 +16,7 @@ mod keys;
 mod metadata;
 mod operator;
 mod provenance;
+mod sample_app;
 mod search;
 mod security;
 mod security_limits;

@@ -35,6 +35,9 @@ export async function launchBrowser(executablePath) {
  * @param {string} o.password
  * @param {string[]} [o.untick]     consent checkbox values to untick before allowing
  * @param {"allow"|"deny"} [o.decision]  the consent button to press (default allow)
+ * @param {(page: import('playwright-core').Page, explain: (what: string, e: Error) => Promise<Error>) => Promise<object>} [o.finish]
+ *        reads what the app shows once it is back on its redirect URI, in the same page (default: the JSON
+ *        the test app writes into #result); returned as `summary`
  * @returns {Promise<{summary: object, authorizeRequests: URL[], redirects: URL[], tokenRequests: {body: URLSearchParams, origin: string|undefined}[], tokenResponses: {status: number, headers: object}[], consentChoices: {value: string, checked: boolean, label: string}[], log: string[]}>}
  */
 export async function walkLaunch(browser, o) {
@@ -104,15 +107,21 @@ export async function walkLaunch(browser, o) {
     }
     await consentForm.locator(`button[name="decision"][value="${o.decision ?? "allow"}"]`).click();
 
-    // Back in the app: index.html runs FHIR.oauth2.ready() and its requests, then writes #result.
-    let text;
-    try {
-      text = await page.locator("#result").textContent({ timeout: 30_000 });
-    } catch (e) {
-      throw await explain("the app wrote no result", e);
-    }
-    return { summary: JSON.parse(text), authorizeRequests, redirects, tokenRequests, tokenResponses, consentChoices, log };
+    // Back in the app.
+    const summary = await (o.finish ?? readResult)(page, explain);
+    return { summary, authorizeRequests, redirects, tokenRequests, tokenResponses, consentChoices, log };
   } finally {
     await context.close();
   }
+}
+
+/** The test app's index.html runs FHIR.oauth2.ready() and its requests, then writes a JSON summary into #result. */
+async function readResult(page, explain) {
+  let text;
+  try {
+    text = await page.locator("#result").textContent({ timeout: 30_000 });
+  } catch (e) {
+    throw await explain("the app wrote no result", e);
+  }
+  return JSON.parse(text);
 }

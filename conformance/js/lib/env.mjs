@@ -12,6 +12,7 @@ function required(name) {
 export const env = {
   bin: required("CONFORMANCE_BEDSIDE_BIN"),
   dataDir: required("CONFORMANCE_DATA_DIR"),
+  serverLog: required("CONFORMANCE_SERVER_LOG"), // what `bedside serve --demo` printed (and logged)
   baseUrl: required("CONFORMANCE_BASE_URL"), // http://127.0.0.1:PORT
   fhirBase: required("CONFORMANCE_FHIR_BASE"), // http://127.0.0.1:PORT/fhir
   appPort: Number(required("CONFORMANCE_APP_PORT")),

@@ -89,6 +89,14 @@ pub fn set_client_scope(conn: &mut AnyConnection, client_id: &str, scope: &str) 
     Ok(n > 0)
 }
 
+/// Replaces a client's redirect URIs (`redirect_uris`: a JSON array); false if there is no such client.
+pub fn set_client_redirect_uris(conn: &mut AnyConnection, client_id: &str, redirect_uris: &str) -> StoreResult<bool> {
+    let n = diesel::update(oauth_clients::table.filter(oauth_clients::client_id.eq(client_id)))
+        .set(oauth_clients::redirect_uris.eq(redirect_uris))
+        .execute(conn)?;
+    Ok(n > 0)
+}
+
 /// Sets how long users' approvals of a client last; false if there is no such client.
 pub fn set_client_term(conn: &mut AnyConnection, client_id: &str, term: &str) -> StoreResult<bool> {
     let n = diesel::update(oauth_clients::table.filter(oauth_clients::client_id.eq(client_id)))
