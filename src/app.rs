@@ -6,6 +6,15 @@ use crate::smart::keys::NodeKeys;
 use crate::store::{Store, StoreError};
 use crate::{audit, fhir, smart, store};
 
+/// Why the application state could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    ExportFiles(#[from] fhir::export::files::FileError),
+}
+
 /// Everything a request may need, shared by all workers (and, through the database, by all nodes).
 pub struct AppState {
     pub store: Store,
@@ -35,7 +44,7 @@ impl AppState {
 
 impl AppState {
     /// Loads (or on first start creates) the keys and secrets kept in the database.
-    pub fn new(store: Store, settings: Settings) -> Result<AppState, StoreError> {
+    pub fn new(store: Store, settings: Settings) -> Result<AppState, StartError> {
         // The longest-lived tokens this node signs: access tokens and id_tokens.
         let horizon = settings.token_lifetime.max(smart::token::ID_TOKEN_LIFETIME);
         let keys = NodeKeys::start(store.clone(), horizon)?;
@@ -58,7 +67,7 @@ impl AppState {
         drop(conn);
         let audit = std::sync::Arc::new(audit::AuditLog::start(store.clone(), settings.audit_queue));
         let _retention = settings.audit_retention.map(|keep| audit::retention::Retention::start(store.clone(), keep));
-        let exports = fhir::export::files::FileStore::open(&settings.export.store).map_err(StoreError::Pool)?;
+        let exports = fhir::export::files::FileStore::open(&settings.export.store)?;
         let _export_worker = settings
             .export
             .worker

@@ -32,6 +32,8 @@ pub enum CliError {
     Registration(#[from] crate::smart::clients::RegistrationError),
     #[error(transparent)]
     Launch(#[from] crate::smart::launch::LaunchError),
+    #[error(transparent)]
+    Start(#[from] crate::app::StartError),
     /// A command that ran but did not succeed (e.g. files that could not be imported).
     #[error("{0}")]
     Failed(String),

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::files::FileStore;
+use super::files::{FileError, FileStore};
 use super::{filter_spec, Level, Params, StoredAccess};
 use crate::clock;
 use crate::config::{ExportSettings, Settings};
@@ -87,6 +87,21 @@ impl From<ApiError> for Stop {
     }
 }
 
+impl From<FileError> for Stop {
+    fn from(e: FileError) -> Stop {
+        Stop::from(ApiError::Internal(e.to_string()))
+    }
+}
+
+/// What the worker's housekeeping (claiming, sweeping, finishing jobs) can fail with; logged.
+#[derive(Debug, thiserror::Error)]
+enum Housekeeping {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Files(#[from] FileError),
+}
+
 impl From<crate::store::StoreError> for Stop {
     fn from(e: crate::store::StoreError) -> Stop {
         Stop::from(ApiError::from(e))
@@ -113,9 +128,9 @@ impl Run {
                 self.sweep();
                 next_sweep = crate::clock::now_millis() + 60_000;
             }
-            let claimed = self.store.conn().map_err(|e| e.to_string()).and_then(|mut c| {
+            let claimed = self.store.conn().and_then(|mut c| {
                 let now = crate::clock::now_millis();
-                jobs::claim_job(&mut c, &self.owner, now, now + ms(self.cfg().lease)).map_err(|e| e.to_string())
+                jobs::claim_job(&mut c, &self.owner, now, now + ms(self.cfg().lease))
             });
             let wait = match claimed {
                 Ok(Some(job)) => {
@@ -137,11 +152,11 @@ impl Run {
 
     /// Removes jobs (and their files) past their retention.
     fn sweep(&self) {
-        let result = (|| -> Result<usize, String> {
-            let mut c = self.store.conn().map_err(|e| e.to_string())?;
-            let ids = jobs::expired_jobs(&mut c, crate::clock::now_millis(), 100).map_err(|e| e.to_string())?;
+        let result = (|| -> Result<usize, Housekeeping> {
+            let mut c = self.store.conn()?;
+            let ids = jobs::expired_jobs(&mut c, crate::clock::now_millis(), 100)?;
             for id in &ids {
-                if let Some(names) = jobs::delete_job(&mut c, id).map_err(|e| e.to_string())? {
+                if let Some(names) = jobs::delete_job(&mut c, id)? {
                     self.rt.block_on(self.files.delete(id, &names))?;
                 }
             }
@@ -158,10 +173,10 @@ impl Run {
         let id = job.job_id.clone();
         let mut written: Vec<String> = Vec::new();
         let outcome = self.export(&job, &mut written);
-        let finish = |status: &str, error: Option<&str>| -> Result<bool, String> {
-            let mut c = self.store.conn().map_err(|e| e.to_string())?;
+        let finish = |status: &str, error: Option<&str>| -> Result<bool, crate::store::StoreError> {
+            let mut c = self.store.conn()?;
             let keep = crate::clock::now_millis().saturating_add(ms(self.cfg().retention));
-            jobs::finish_job(&mut c, &id, &self.owner, status, error, keep).map_err(|e| e.to_string())
+            jobs::finish_job(&mut c, &id, &self.owner, status, error, keep)
         };
         let result = match &outcome {
             Ok(()) => finish(jobs::DONE, None),
@@ -220,7 +235,7 @@ impl Run {
         let mut c = self.store.conn()?;
         // A job taken over from a stopped node starts again from the beginning.
         let old = jobs::clear_files(&mut c, &job.job_id)?;
-        self.rt.block_on(self.files.delete(&job.job_id, &old)).map_err(|e| Stop::from(ApiError::Internal(e)))?;
+        self.rt.block_on(self.files.delete(&job.job_id, &old))?;
         self.still_mine(&mut c, &job.job_id, &access, "starting")?;
         let members = match &params.level {
             Level::Group(gid) => Some(group_members(&mut c, &access, gid)?),
@@ -301,7 +316,7 @@ impl Run {
             count: part.count,
             bytes: part.bytes.len() as i64,
         };
-        self.rt.block_on(self.files.put(job, &name, part.bytes)).map_err(|e| Stop::from(ApiError::Internal(e)))?;
+        self.rt.block_on(self.files.put(job, &name, part.bytes))?;
         written.push(name);
         if jobs::add_file(c, &self.owner, &row)? {
             Ok(())

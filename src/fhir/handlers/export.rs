@@ -158,7 +158,7 @@ async fn cancel(
     let job = path.into_inner();
     let j = job.clone();
     let names = db(&state, move |c| export::cancel(c, &access, &j)).await?;
-    state.exports.delete(&job, &names).await.map_err(ApiError::Internal)?;
+    state.exports.delete(&job, &names).await.map_err(|e| ApiError::Internal(e.to_string()))?;
     let oo = information_outcome("the export job was cancelled and its files removed");
     Ok(HttpResponse::Accepted().content_type("application/fhir+json").body(oo.to_string()))
 }
@@ -175,7 +175,7 @@ async fn download(
         .exports
         .get(&job, &name)
         .await
-        .map_err(ApiError::Internal)?
+        .map_err(|e| ApiError::Internal(e.to_string()))?
         .ok_or_else(|| ApiError::NotFound(format!("export job {job} has no file {name}")))?;
     let stream = stream.map(|r| r.map_err(|e| std::io::Error::other(e.to_string())));
     Ok(HttpResponse::Ok().content_type("application/fhir+ndjson").no_chunking(size).streaming(stream))
