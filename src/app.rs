@@ -3,7 +3,7 @@
 
 use crate::config::Settings;
 use crate::smart::keys::NodeKeys;
-use crate::store::{Store, StoreError};
+use crate::store::{AnyConnection, Store, StoreError};
 use crate::{audit, fhir, smart, store};
 
 /// Why the application state could not be set up.
@@ -84,4 +84,20 @@ impl AppState {
             _export_worker,
         })
     }
+}
+
+/// Runs `f` with a pooled connection on the blocking thread pool: the one way handlers reach the
+/// database (`E` is the handler's error type: `ApiError` for FHIR, `OAuthError` for OAuth endpoints).
+pub async fn db<T, E, F>(state: &actix_web::web::Data<AppState>, f: F) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<StoreError> + From<actix_web::error::BlockingError> + Send + 'static,
+    F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
+{
+    let store = state.store.clone();
+    actix_web::web::block(move || {
+        let mut conn = store.conn()?;
+        f(&mut conn)
+    })
+    .await?
 }

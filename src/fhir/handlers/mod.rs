@@ -20,18 +20,13 @@ use crate::app::AppState;
 use crate::error::ApiError;
 use crate::store::AnyConnection;
 
-/// Runs `f` with a pooled connection on the blocking thread pool.
+/// [`crate::app::db`] for FHIR handlers (errors are `ApiError`, so closures need no annotation).
 pub async fn db<T, F>(state: &web::Data<AppState>, f: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&mut AnyConnection) -> Result<T, ApiError> + Send + 'static,
 {
-    let store = state.store.clone();
-    web::block(move || {
-        let mut conn = store.conn()?;
-        f(&mut conn)
-    })
-    .await?
+    crate::app::db(state, f).await
 }
 
 /// `ETag`, `Last-Modified` for a version.

@@ -4,9 +4,7 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use crate::app::AppState;
 use crate::smart::oauth_error::OAuthError;
-use crate::store::{AnyConnection, StoreError};
 
 /// Largest form body the OAuth endpoints read.
 const MAX_FORM: usize = 64 * 1024;
@@ -63,20 +61,7 @@ impl Form {
     }
 }
 
-/// Runs `f` with a pooled connection on the blocking thread pool.
-pub async fn db<T, E, F>(state: &web::Data<AppState>, f: F) -> Result<T, E>
-where
-    T: Send + 'static,
-    E: From<StoreError> + From<actix_web::error::BlockingError> + Send + 'static,
-    F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
-{
-    let store = state.store.clone();
-    web::block(move || {
-        let mut conn = store.conn()?;
-        f(&mut conn)
-    })
-    .await?
-}
+pub use crate::app::db;
 
 /// A JSON answer of the OAuth endpoints: never cached.
 pub fn no_store_json(status: actix_web::http::StatusCode, body: &serde_json::Value) -> HttpResponse {
