@@ -9,7 +9,7 @@ and writes:
                                        resource: base Resource/DomainResource), slimmed
   conformance/compartment-patient.json for each served type, the params that put it in a Patient compartment
 
-The served types are read from src/fhir/types_generated.rs (SUPPORTED_TYPES, written by tools/gen_types.py).
+The served types are read from src/fhir/types/generated.rs (SUPPORTED_TYPES, written by tools/gen_types.py).
 Output is deterministic (sorted keys and lists, fixed indentation), so re-running on the same input gives the
 same bytes.
 
