@@ -15,7 +15,7 @@ same bytes.
 
 A reference parameter whose official target list names every R4 resource type (Provenance.target, List.item,
 Composition.entry, Library.depends-on, ...) is written with "targetAnyType": true instead of the list: it can
-point at anything, so it does not make a type part of the Patient compartment (see src/fhir/search/registry.rs
+point at anything, so it does not make a type part of the Patient compartment (see src/fhir/search/registry/load.rs
 and docs/compartments.md); the registry expands it to the served types for chaining and includes.
 
 Usage: python3 tools/gen_search_params.py [--definitions DIR] [--out DIR]
