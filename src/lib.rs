@@ -19,7 +19,6 @@ pub mod pages;
 pub mod ratelimit;
 pub mod reindex;
 pub mod request_span;
-pub mod seed;
 pub mod smart;
 pub mod store;
 

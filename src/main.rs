@@ -308,7 +308,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     ensure_index(&store)?;
     if args.demo {
         tracing::warn!("DEMO MODE: demo sign-ins with published passwords and a public demo app are enabled");
-        let summary = bedside::seed::seed_demo(&store, &settings).map_err(|e| e.to_string())?;
+        let summary = bedside::demo::seed::seed_demo(&store, &settings).map_err(|e| e.to_string())?;
         println!("{summary}");
     }
     let state = web::Data::new(AppState::new(store, settings.clone()).map_err(|e| e.to_string())?);

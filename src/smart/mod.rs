@@ -24,7 +24,6 @@ pub mod authorize;
 pub mod cli;
 pub mod client_auth;
 pub mod clients;
-pub mod demo_logins;
 pub mod discovery;
 pub mod flow;
 pub mod form;

@@ -5,12 +5,14 @@
 //! Pure and deterministic: a fixed-seed SplitMix64 per patient (so patient 3 is the same whatever the
 //! count), only exactly-rounded float arithmetic, every date relative to `today`. Every resource has a
 //! fixed id and is written with `PUT {type}/{id}`; references are relative (`Patient/demo-patient-01`).
-//! Tables of names and codes live in `demo_tables.rs` (declared here, not at the crate root).
+//! Tables of names and codes live in `tables.rs`; `seed` stores the data set, `logins` adds the demo
+//! sign-ins and app.
 
 use serde_json::{json, Value};
 use time::{Date, Weekday};
 
-#[path = "demo_tables.rs"]
+pub mod logins;
+pub mod seed;
 mod tables;
 use tables::*;
 

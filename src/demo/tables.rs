@@ -1,4 +1,4 @@
-//! Fixed tables for the synthetic demo data set (`demo.rs`): names, places, clinicians and codes.
+//! Fixed tables for the synthetic demo data set (`demo/mod.rs`): names, places, clinicians and codes.
 //! Everything here is invented; any resemblance to real people is coincidental.
 
 pub const FEMALE_NAMES: &[&str] = &[

@@ -34,7 +34,7 @@ pub fn seed_demo(store: &Store, settings: &Settings) -> Result<String, String> {
         meta::set(&mut conn, "demo-seeded", DEMO_MARKER).map_err(|e| e.to_string())?;
     }
     let first = patients.first().cloned().unwrap_or_default();
-    crate::smart::demo_logins::seed(&mut conn, &first)?;
+    super::logins::seed(&mut conn, &first)?;
     let base = settings.fhir_base();
     let status = if seeded > 0 {
         format!("Seeded {seeded} demo resources for {} patients.", patients.len())
@@ -54,6 +54,6 @@ pub fn seed_demo(store: &Store, settings: &Settings) -> Result<String, String> {
          \x20 curl -H \"Authorization: Bearer $TOKEN\" '{base}/CarePlan?patient={first}&status=active'\n\
          {smart}",
         last = patients.last().cloned().unwrap_or_default(),
-        smart = crate::smart::demo_logins::summary(&settings.base_url, &base, &first),
+        smart = super::logins::summary(&settings.base_url, &base, &first),
     ))
 }
