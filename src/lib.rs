@@ -19,7 +19,6 @@ pub mod fhir;
 pub mod http;
 pub mod import;
 pub mod reindex;
-pub mod seed;
 pub mod server;
 pub mod smart;
 pub mod store;

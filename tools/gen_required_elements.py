@@ -4,7 +4,7 @@ elements (min >= 1), used to keep results valid under _summary=text and _element
 
 Derived from the official R4 StructureDefinitions (shared/data/r4-definitions/profiles-resources.json): every
 top-level element of the type's snapshot with `min` >= 1, whether 1..1 or 1..* (nothing is typed by hand).
-Choice elements are written as `name[x]`. The served types are read from src/fhir/types_generated.rs
+Choice elements are written as `name[x]`. The served types are read from src/fhir/types/generated.rs
 (tools/gen_types.py).
 
 When fhirbolt-model 0.4.0's source is in the cargo registry, the script also checks that every element

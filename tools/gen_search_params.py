@@ -9,13 +9,13 @@ and writes:
                                        resource: base Resource/DomainResource), slimmed
   conformance/compartment-patient.json for each served type, the params that put it in a Patient compartment
 
-The served types are read from src/fhir/types_generated.rs (SUPPORTED_TYPES, written by tools/gen_types.py).
+The served types are read from src/fhir/types/generated.rs (SUPPORTED_TYPES, written by tools/gen_types.py).
 Output is deterministic (sorted keys and lists, fixed indentation), so re-running on the same input gives the
 same bytes.
 
 A reference parameter whose official target list names every R4 resource type (Provenance.target, List.item,
 Composition.entry, Library.depends-on, ...) is written with "targetAnyType": true instead of the list: it can
-point at anything, so it does not make a type part of the Patient compartment (see src/fhir/search/registry.rs
+point at anything, so it does not make a type part of the Patient compartment (see src/fhir/search/registry/load.rs
 and docs/compartments.md); the registry expands it to the served types for chaining and includes.
 
 Usage: python3 tools/gen_search_params.py [--definitions DIR] [--out DIR]

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Generate src/fhir/types_generated.rs: the resource types Bedside serves, from the official R4 definitions.
+"""Generate src/fhir/types/generated.rs: the resource types Bedside serves, from the official R4 definitions.
 
 Reads (official HL7 FHIR R4 4.0.1 definitions, CC0-1.0):
   shared/data/r4-definitions/profiles-resources.json   (Bundle of StructureDefinitions)
 and writes:
-  src/fhir/types_generated.rs   SUPPORTED_TYPES: every StructureDefinition with kind = resource,
+  src/fhir/types/generated.rs   SUPPORTED_TYPES: every StructureDefinition with kind = resource,
                                 abstract = false and fhirVersion 4.0.1, sorted by name, except the
                                 operation payload types below; OPERATION_PAYLOAD_TYPES: those.
 
@@ -30,7 +30,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_DEFS = os.path.normpath(os.path.join(ROOT, "..", "shared", "data", "r4-definitions"))
-DEFAULT_OUT = os.path.join(ROOT, "src", "fhir", "types_generated.rs")
+DEFAULT_OUT = os.path.join(ROOT, "src", "fhir", "types", "generated.rs")
 FHIR_VERSION = "4.0.1"
 # Concrete R4 resource types that are never stored: operation payloads.
 OPERATION_PAYLOAD_TYPES = ("Parameters",)
@@ -56,8 +56,8 @@ def r4_resource_types(definitions):
 
 
 def served_types(root=ROOT):
-    """The served types as written in src/fhir/types_generated.rs (for the other generators)."""
-    path = os.path.join(root, "src", "fhir", "types_generated.rs")
+    """The served types as written in src/fhir/types/generated.rs (for the other generators)."""
+    path = os.path.join(root, "src", "fhir", "types", "generated.rs")
     with open(path, encoding="utf-8") as f:
         text = f.read()
     m = re.search(r"SUPPORTED_TYPES\s*:\s*&\[&str\]\s*=\s*&\[(.*?)\];", text, re.S)

@@ -411,5 +411,4 @@ fn row(r: &Record, patient: Option<String>, refs: &[String], total: usize) -> Ne
 }
 
 #[cfg(test)]
-#[path = "writer_tests.rs"]
 mod tests;

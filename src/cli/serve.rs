@@ -23,7 +23,7 @@ pub fn serve(args: ServeArgs) -> Result<(), CliError> {
     ensure_index(&store)?;
     if args.demo {
         tracing::warn!("DEMO MODE: demo sign-ins with published passwords and a public demo app are enabled");
-        let summary = crate::seed::seed_demo(&store, &settings)?;
+        let summary = crate::demo::seed::seed_demo(&store, &settings)?;
         println!("{summary}");
     }
     let state = web::Data::new(AppState::new(store, settings.clone())?);

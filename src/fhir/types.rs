@@ -1,9 +1,9 @@
 //! The resource types Bedside serves: every concrete R4 resource type except `Parameters` (an operation's
 //! input or output, never stored). The list is generated from the official R4 StructureDefinitions by
-//! `tools/gen_types.py` into `types_generated.rs`; it is the only list of type names in the code.
+//! `tools/gen_types.py` into `types/generated.rs`; it is the only list of type names in the code.
 
-#[path = "types_generated.rs"]
 mod generated;
+pub mod references;
 
 pub use generated::{OPERATION_PAYLOAD_TYPES, SUPPORTED_TYPES};
 

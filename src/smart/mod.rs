@@ -18,7 +18,6 @@
 pub mod access;
 pub mod assertion;
 pub mod clients;
-pub mod demo_logins;
 pub mod discovery;
 pub mod endpoints;
 pub mod grant;

@@ -4,7 +4,7 @@
 //! (`src/web/apps/sample/`, see `vendor/VENDORED.md`), compiled into the binary: a request names one file
 //! of a fixed list, never a path on disk. `launch.html` starts a standalone or EHR launch as the public
 //! demo client `demo-app`, whose redirect URI `<base-url>/apps/sample/index.html` the demo registers on
-//! every start (`smart::demo_logins::allow_sample_app`); `index.html` shows the patient's active care
+//! every start (`demo::logins::allow_sample_app`); `index.html` shows the patient's active care
 //! plan, its upcoming appointments and goals, and the latest vital signs and lab results.
 //!
 //! Why only with `--demo`: the app signs in as `demo-app`, which exists only in a demo database, and a
@@ -17,8 +17,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use sha2::{Digest, Sha256};
 
 use crate::app::AppState;
+use crate::demo::logins::SAMPLE_APP_PATH;
 use crate::error::ApiError;
-use crate::smart::demo_logins::SAMPLE_APP_PATH;
 
 const HTML: &str = "text/html; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";

@@ -160,9 +160,9 @@ fn search_matches_the_data(app: &TestApp, dir: &std::path::Path) {
 fn demo_seed_is_idempotent_and_has_care_plans() {
     let app = TestApp::new();
     let settings = Settings::for_base(&app.base);
-    let first = bedside::seed::seed_demo(&app.state.store, &settings).unwrap();
+    let first = bedside::demo::seed::seed_demo(&app.state.store, &settings).unwrap();
     assert!(first.contains("Seeded"), "{first}");
-    let second = bedside::seed::seed_demo(&app.state.store, &settings).unwrap();
+    let second = bedside::demo::seed::seed_demo(&app.state.store, &settings).unwrap();
     assert!(second.contains("already present"), "{second}");
     let admin = app.admin();
     let patients = app.get("/Patient?_count=0", &admin).json();

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use bedside::smart::demo_logins::{self, CLIENT_ID, PATIENT_PASSWORD, PATIENT_USER};
+use bedside::demo::logins::{self as demo_logins, CLIENT_ID, PATIENT_PASSWORD, PATIENT_USER};
 use bedside::store::auth as rows;
 use serde_json::Value;
 
@@ -179,7 +179,7 @@ fn a_launch_of_the_sample_app_reads_the_care_plan_view() {
     let app = demo_app();
     let mut settings = bedside::config::Settings::for_base(&app.base);
     settings.demo = true;
-    let text = bedside::seed::seed_demo(&app.state.store, &settings).unwrap();
+    let text = bedside::demo::seed::seed_demo(&app.state.store, &settings).unwrap();
     let sample_link = demo_logins::sample_launch_url(&app.base, &app.fhir, None);
     let lead = text.find(&sample_link).unwrap_or_else(|| panic!("the demo text shows {sample_link}: {text}"));
     assert!(lead < text.find("FHIR base URL").unwrap(), "the sample app comes first: {text}");

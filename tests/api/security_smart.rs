@@ -264,11 +264,11 @@ fn the_demo_client_is_registered_for_the_default_set() {
     let app = TestApp::new();
     let first = app.create(&patient("Demo"));
     let mut c = app.state.store.conn().unwrap();
-    bedside::smart::demo_logins::seed(&mut c, &first).unwrap();
-    let row = rows::find_client(&mut c, bedside::smart::demo_logins::CLIENT_ID).unwrap().unwrap();
+    bedside::demo::logins::seed(&mut c, &first).unwrap();
+    let row = rows::find_client(&mut c, bedside::demo::logins::CLIENT_ID).unwrap().unwrap();
     assert_eq!(row.scope, DEFAULT_APP_SCOPES);
     // The demo's printed authorize URL asks only for registered scopes.
-    let url = bedside::smart::demo_logins::authorize_url(&app.base, &app.fhir);
+    let url = bedside::demo::logins::authorize_url(&app.base, &app.fhir);
     let scope = url::Url::parse(&url).unwrap().query_pairs().find(|(k, _)| k == "scope").unwrap().1.into_owned();
     assert!(scope.split(' ').all(|s| bedside::smart::grant::client_allows(&row, s)), "{scope}");
 }

@@ -9,4 +9,3 @@ pub mod memory;
 pub mod query;
 pub mod registry;
 pub mod spec;
-pub mod typecheck;

@@ -7,13 +7,13 @@
 
 use std::collections::HashMap;
 
-use super::fhirpath::Expr;
-use super::registry::ParamType;
+use super::ParamType;
+use crate::fhir::search::fhirpath::Expr;
 
 /// Structure name → element name → FHIR type (with a `[]` suffix when it repeats).
 pub type ElementTable = HashMap<String, HashMap<String, String>>;
 
-/// The FHIR types `kind` can be indexed from (what [`super::extract`] turns into rows).
+/// The FHIR types `kind` can be indexed from (what [`crate::fhir::search::extract`] turns into rows).
 fn indexable(kind: ParamType, ty: &str) -> bool {
     match kind {
         ParamType::Reference => matches!(ty, "Reference" | "canonical" | "uri" | "url"),

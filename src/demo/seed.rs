@@ -34,8 +34,8 @@ pub fn seed_demo(store: &Store, settings: &Settings) -> Result<String, String> {
         meta::set(&mut conn, "demo-seeded", DEMO_MARKER).map_err(|e| e.to_string())?;
     }
     let first = patients.first().cloned().unwrap_or_default();
-    crate::smart::demo_logins::seed(&mut conn, &first)?;
-    crate::smart::demo_logins::allow_sample_app(&mut conn, &settings.base_url)?;
+    super::logins::seed(&mut conn, &first)?;
+    super::logins::allow_sample_app(&mut conn, &settings.base_url)?;
     let base = settings.fhir_base();
     let status = if seeded > 0 {
         format!("Seeded {seeded} demo resources for {} patients.", patients.len())
@@ -57,7 +57,7 @@ pub fn seed_demo(store: &Store, settings: &Settings) -> Result<String, String> {
          \x20 curl -H \"Authorization: Bearer $TOKEN\" '{base}/CarePlan?patient={first}&status=active'\n\
          {smart}",
         last = patients.last().cloned().unwrap_or_default(),
-        sample = crate::smart::demo_logins::sample_app_summary(&settings.base_url, &base, &first),
-        smart = crate::smart::demo_logins::summary(&settings.base_url, &base, &first),
+        sample = super::logins::sample_app_summary(&settings.base_url, &base, &first),
+        smart = super::logins::summary(&settings.base_url, &base, &first),
     ))
 }

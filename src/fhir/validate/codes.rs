@@ -1,4 +1,4 @@
-//! Required code sets of FHIR R4 (4.0.1) for `code`-typed elements, used by `validate.rs`.
+//! Required code sets of FHIR R4 (4.0.1) for `code`-typed elements, used by the validator.
 //!
 //! Only elements whose binding strength is REQUIRED in R4 are listed, keyed by the FHIR path of the
 //! element (resource / datatype / backbone element path + element name, as in

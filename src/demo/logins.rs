@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use super::{secrets, users};
+use crate::smart::{secrets, users};
 use crate::store::auth::{self as rows, ClientRow};
 use crate::store::{AnyConnection, StoreError};
 
@@ -35,14 +35,14 @@ pub fn seed(conn: &mut AnyConnection, first_patient: &str) -> Result<(), String>
         let row = ClientRow {
             client_id: CLIENT_ID.into(),
             name: "Bedside demo app".into(),
-            client_type: super::clients::PUBLIC.into(),
+            client_type: crate::smart::clients::PUBLIC.into(),
             secret_hash: None,
             jwks: None,
             jwks_uri: None,
             redirect_uris: json!([REDIRECT_URI, "http://127.0.0.1:9090/callback"]).to_string(),
-            scope: super::clients::DEFAULT_APP_SCOPES.into(),
+            scope: crate::smart::clients::DEFAULT_APP_SCOPES.into(),
             created_at: crate::clock::now_secs(),
-            access_term: super::grant::AccessTerm::Ongoing.as_str().into(),
+            access_term: crate::smart::grant::AccessTerm::Ongoing.as_str().into(),
         };
         match rows::insert_client(conn, &row) {
             Ok(()) | Err(StoreError::Conflict(_)) => {}
