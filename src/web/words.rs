@@ -1,4 +1,7 @@
 //! What scopes mean, in plain words, for the consent page ("Read your lab results").
+//!
+//! Over 400 lines on purpose: most of it is the table of plain-words nouns and groups for every R4
+//! resource type (one line each), which reads best in one place; the tests follow it.
 
 use crate::smart::scopes::{Context, ResourceScope};
 

@@ -540,7 +540,7 @@ fn matrix_every_type_every_interaction() {
 /// search engine it runs, and the re-indexer): nothing else may reach `store::resources`.
 #[test]
 fn only_the_service_reaches_resource_rows() {
-    const ALLOWED: &[&str] = &["src/fhir/service.rs", "src/fhir/search/engine.rs", "src/reindex.rs"];
+    const ALLOWED: &[&str] = &["src/fhir/service/", "src/fhir/search/engine.rs", "src/reindex.rs"];
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut stack = vec![root.join("src")];
     let mut offenders = Vec::new();
@@ -552,7 +552,10 @@ fn only_the_service_reaches_resource_rows() {
                 continue;
             }
             let rel = p.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
-            if rel.starts_with("src/store/") || ALLOWED.contains(&rel.as_str()) || !rel.ends_with(".rs") {
+            if rel.starts_with("src/store/")
+                || ALLOWED.iter().any(|a| rel == *a || (a.ends_with('/') && rel.starts_with(a)))
+                || !rel.ends_with(".rs")
+            {
                 continue;
             }
             let text = std::fs::read_to_string(&p).unwrap();
