@@ -34,6 +34,10 @@ pub enum CliError {
     Launch(#[from] crate::smart::launch::LaunchError),
     #[error(transparent)]
     Start(#[from] crate::app::StartError),
+    #[error(transparent)]
+    Demo(#[from] crate::demo::seed::SeedError),
+    #[error("signing the token: {0}")]
+    Sign(#[from] jsonwebtoken::errors::Error),
     /// A command that ran but did not succeed (e.g. files that could not be imported).
     #[error("{0}")]
     Failed(String),

@@ -4,6 +4,7 @@
 
 use serde_json::json;
 
+use super::seed::SeedError;
 use crate::smart::{secrets, users};
 use crate::store::auth::{self as rows, ClientRow};
 use crate::store::{AnyConnection, StoreError};
@@ -21,17 +22,17 @@ pub const SAMPLE_APP_PATH: &str = "/apps/sample";
 pub const DEMO_VERIFIER: &str = "bedside-demo-verifier-0123456789-abcdefghijklmnop";
 
 /// Adds the demo logins and the public demo app unless they exist.
-pub fn seed(conn: &mut AnyConnection, first_patient: &str) -> Result<(), String> {
+pub fn seed(conn: &mut AnyConnection, first_patient: &str) -> Result<(), SeedError> {
     let logins = [
         (PATIENT_USER, PATIENT_PASSWORD, format!("Patient/{first_patient}")),
         (PRACTITIONER_USER, PRACTITIONER_PASSWORD, PRACTITIONER.to_string()),
     ];
     for (user, password, fhir_user) in logins {
-        if rows::find_user(conn, user).map_err(|e| e.to_string())?.is_none() {
-            users::add(conn, user, password, &fhir_user).map_err(|e| e.to_string())?;
+        if rows::find_user(conn, user)?.is_none() {
+            users::add(conn, user, password, &fhir_user)?;
         }
     }
-    if rows::find_client(conn, CLIENT_ID).map_err(|e| e.to_string())?.is_none() {
+    if rows::find_client(conn, CLIENT_ID)?.is_none() {
         let row = ClientRow {
             client_id: CLIENT_ID.into(),
             name: "Bedside demo app".into(),
@@ -46,7 +47,7 @@ pub fn seed(conn: &mut AnyConnection, first_patient: &str) -> Result<(), String>
         };
         match rows::insert_client(conn, &row) {
             Ok(()) | Err(StoreError::Conflict(_)) => {}
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(())
@@ -66,13 +67,11 @@ fn redirect_uris(base_url: &str) -> Vec<String> {
 /// Makes the demo app accept the sample app of this server. The base URL changes with `--listen` and
 /// `--base-url`, so `serve --demo` calls this on every start (after [`seed`]); a redirect URI of an
 /// earlier start is replaced, so only the current server's sample app can receive codes.
-pub fn allow_sample_app(conn: &mut AnyConnection, base_url: &str) -> Result<(), String> {
-    let row = rows::find_client(conn, CLIENT_ID)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("the demo app {CLIENT_ID} is missing"))?;
+pub fn allow_sample_app(conn: &mut AnyConnection, base_url: &str) -> Result<(), SeedError> {
+    let row = rows::find_client(conn, CLIENT_ID)?.ok_or(SeedError::MissingApp(CLIENT_ID))?;
     let want = redirect_uris(base_url);
     if serde_json::from_str::<Vec<String>>(&row.redirect_uris).ok().as_ref() != Some(&want) {
-        rows::set_client_redirect_uris(conn, CLIENT_ID, &json!(want).to_string()).map_err(|e| e.to_string())?;
+        rows::set_client_redirect_uris(conn, CLIENT_ID, &json!(want).to_string())?;
     }
     Ok(())
 }

@@ -8,13 +8,28 @@ use crate::fhir::transaction;
 use crate::smart::access::AccessContext;
 use crate::store::{meta, Store};
 
+/// Why the demo could not be seeded.
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    User(#[from] crate::smart::users::UserError),
+    /// The demo data set was refused (a bug in the data set or in validation).
+    #[error("demo data could not be stored: {0}")]
+    Data(crate::error::ApiError),
+    /// The demo app is not registered (removed by an operator).
+    #[error("the demo app {0} is missing")]
+    MissingApp(&'static str),
+}
+
 /// Marker stored after a complete seed; bump it when the data set changes.
 const DEMO_MARKER: &str = "demo-data-v1";
 
 /// Seeds the demo data unless it is already there; returns the text to print.
-pub fn seed_demo(store: &Store, settings: &Settings) -> Result<String, String> {
-    let mut conn = store.conn().map_err(|e| e.to_string())?;
-    let already = meta::get(&mut conn, "demo-seeded").map_err(|e| e.to_string())?;
+pub fn seed_demo(store: &Store, settings: &Settings) -> Result<String, SeedError> {
+    let mut conn = store.conn()?;
+    let already = meta::get(&mut conn, "demo-seeded")?;
     let patients = demo::demo_patient_ids(demo::DEFAULT_DEMO_PATIENTS);
     let mut seeded = 0usize;
     if already.as_deref() != Some(DEMO_MARKER) {
@@ -28,10 +43,10 @@ pub fn seed_demo(store: &Store, settings: &Settings) -> Result<String, String> {
                 &bundle,
                 &PatchLimits::of(settings),
             )
-            .map_err(|e| format!("demo data could not be stored: {e}"))?;
+            .map_err(SeedError::Data)?;
             seeded += results.len();
         }
-        meta::set(&mut conn, "demo-seeded", DEMO_MARKER).map_err(|e| e.to_string())?;
+        meta::set(&mut conn, "demo-seeded", DEMO_MARKER)?;
     }
     let first = patients.first().cloned().unwrap_or_default();
     super::logins::seed(&mut conn, &first)?;

@@ -54,7 +54,11 @@ pub struct TokenRequest {
 }
 
 /// Signs an access token for the FHIR base `fhir_base` (its issuer and audience).
-pub fn issue(keys: &KeySet, fhir_base: &str, req: &TokenRequest) -> Result<(String, AccessClaims), String> {
+pub fn issue(
+    keys: &KeySet,
+    fhir_base: &str,
+    req: &TokenRequest,
+) -> Result<(String, AccessClaims), jsonwebtoken::errors::Error> {
     let now = crate::clock::now_secs().unsigned_abs();
     let claims = AccessClaims {
         iss: fhir_base.to_string(),
@@ -73,7 +77,7 @@ pub fn issue(keys: &KeySet, fhir_base: &str, req: &TokenRequest) -> Result<(Stri
     };
     let mut header = Header::new(Algorithm::ES256);
     header.kid = Some(keys.es256.kid.clone());
-    let token = encode(&header, &claims, &keys.es256.encoding).map_err(|e| e.to_string())?;
+    let token = encode(&header, &claims, &keys.es256.encoding)?;
     Ok((token, claims))
 }
 
@@ -144,7 +148,7 @@ pub fn issue_id_token(
     fhir_user: Option<String>,
     nonce: Option<String>,
     name: Option<String>,
-) -> Result<String, String> {
+) -> Result<String, jsonwebtoken::errors::Error> {
     let now = crate::clock::now_secs().unsigned_abs();
     let claims = IdClaims {
         iss: issuer.to_string(),
@@ -158,5 +162,5 @@ pub fn issue_id_token(
     };
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some(keys.rs256.kid.clone());
-    encode(&header, &claims, &keys.rs256.encoding).map_err(|e| e.to_string())
+    encode(&header, &claims, &keys.rs256.encoding)
 }
